@@ -1,0 +1,1 @@
+"""Speech recognizers. whisper.py wraps faster-whisper; hypothesis.py holds the engine-neutral result."""

@@ -1,0 +1,35 @@
+"""The transcription job: decrypt in memory, recognize, seal the hypothesis."""
+
+from __future__ import annotations
+
+from sottovoce.db.models import Recording
+from sottovoce.recordings.ingest import TRANSCRIBE
+from sottovoce.recordings.store import add_hypothesis, load_audio
+from sottovoce.services import Services
+from sottovoce.worker import handler
+
+
+@handler(TRANSCRIBE)
+def transcribe_recording(services: Services, recording_id: str) -> None:
+    with services.sessions() as db:
+        recording = db.get(Recording, recording_id)
+        if recording is None or recording.status != "pending":
+            return  # deleted meanwhile, or already done by an earlier attempt
+        samples = load_audio(services, db, recording)
+    try:
+        transcript = services.recognizer.transcribe(samples)
+    except Exception as exc:
+        with services.sessions() as db:
+            recording = db.get(Recording, recording_id)
+            if recording is not None:
+                recording.status = "failed"
+                recording.failure_reason = f"recognizer error: {type(exc).__name__}"
+                db.commit()
+        raise
+    with services.sessions() as db:
+        recording = db.get(Recording, recording_id)
+        if recording is None or recording.status != "pending":
+            return
+        add_hypothesis(services, db, recording, transcript, source="local")
+        recording.status = "transcribed"
+        db.commit()

@@ -1,0 +1,124 @@
+"""Top-level commands (init, ingest, serve, demo) and the sub-apps by noun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sottovoce.cli import accounts, devices, recordings
+from sottovoce.cli.context import open_services
+from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
+from sottovoce.errors import SottovoceError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Privacy-first human review of speech recognition.")
+app.add_typer(accounts.app, name="accounts")
+app.add_typer(devices.app, name="devices")
+app.add_typer(recordings.app, name="recordings")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        transient=True, disable=not stderr_is_tty(),
+    )
+
+
+@app.command()
+def init(as_json: JsonOption = False) -> None:
+    """Create the data folder, master key and database (safe to run again)."""
+    from sottovoce.recovery import recover
+
+    with domain_errors(), open_services() as services:
+        report = {"home": str(services.settings.home.resolve()), **recover(services)}
+    emit(report, as_json, lambda r: f"sottovoce is ready in {r['home']}")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, OGG/Opus, MP3, M4A, WebM).")],
+    device: Annotated[str, typer.Option("--device", help="Device id the recordings come from.")],
+    wait: Annotated[bool, typer.Option("--wait", help="Block until every recording is transcribed.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Store recordings as if DEVICE had sent them; recognition runs in the background."""
+    from sottovoce.accounts import get_device
+    from sottovoce.recordings.ingest import commit_ingest
+    from sottovoce.recordings.ingest import ingest as ingest_one
+    from sottovoce.recordings.metadata import IngestMetadata
+
+    results, failures = [], 0
+    with domain_errors(), open_services() as services:
+        with services.sessions() as db:
+            get_device(db, device)
+        with _progress() as progress:
+            task = progress.add_task("ingesting", total=len(files))
+            for path in files:
+                try:
+                    data = path.read_bytes()
+                except OSError as exc:
+                    typer.echo(f"error: {path}: cannot read ({exc.strerror})", err=True)
+                    failures += 1
+                    progress.advance(task)
+                    continue
+                with services.sessions() as db:
+                    try:
+                        recording = ingest_one(services, db, get_device(db, device), data, IngestMetadata())
+                        commit_ingest(services, db, recording)
+                        results.append({"id": recording.id, "status": recording.status})
+                    except SottovoceError as exc:
+                        typer.echo(f"error: {path}: {exc.message}", err=True)
+                        failures += 1
+                progress.advance(task)
+        if wait and results:
+            results = _wait_for(services, [r["id"] for r in results], _progress)
+    emit(results, as_json, lambda rs: "\n".join(f"{r['id']}  {r['status']}" for r in rs))
+    if failures:
+        raise typer.Exit(1)
+
+
+def _wait_for(services, ids: list[str], progress_factory) -> list[dict]:
+    from sottovoce.db.models import Recording
+    from sottovoce.worker import drain
+
+    with progress_factory() as progress:
+        task = progress.add_task("transcribing", total=len(ids))
+        drain(services, ["transcribe"], on_done=lambda _job: progress.advance(task))
+    with services.sessions() as db:
+        return [{"id": i, "status": db.get(Recording, i).status} for i in ids]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+) -> None:
+    """Run the web server (device API, dashboards) with the background worker."""
+    import uvicorn
+
+    from sottovoce.web.app import create_app
+
+    with domain_errors(), open_services() as services:
+        uvicorn.run(
+            create_app(services),
+            host=host or services.settings.host,
+            port=port or services.settings.port,
+            access_log=False,  # request lines could carry ids into logs; errors are still logged
+        )
+
+
+@app.command()
+def demo(
+    home: Annotated[Path, typer.Option(help="Folder for the demo instance; wiped and rebuilt.")] = Path("var/demo"),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading the data.")] = True,
+) -> None:
+    """Start a fresh embedded instance with demo accounts, devices and real recordings."""
+    from sottovoce.demo.build import build_demo
+
+    try:
+        build_demo(home, port=port, serve=serve_after)
+    except (SottovoceError, FileExistsError) as exc:
+        fail(getattr(exc, "message", str(exc)))

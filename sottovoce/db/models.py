@@ -1,0 +1,124 @@
+"""ORM models. Content (audio, transcript text, words) is stored only sealed (see crypto.py);
+plain columns hold what the system needs to route work: ids, states, times, numeric confidences.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sottovoce.db.types import UTCDateTime, new_id, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Account(Base):
+    """A person (or household) whose devices send recordings."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    consent_human_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    retention: Mapped[str] = mapped_column(String(16), default="18m")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    devices: Mapped[list[Device]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+
+class AccountKey(Base):
+    """The account's data key, wrapped by the master key. Deleting the row crypto-shreds the account."""
+
+    __tablename__ = "account_keys"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Device(Base):
+    """A microphone that sends recordings with its own bearer token (stored as a SHA-256 hash)."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    serial: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    account: Mapped[Account] = relationship(back_populates="devices")
+
+
+class Recording(Base):
+    """One utterance. The audio is a sealed 16 kHz PCM blob; the blob id is the only pointer to it."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"), nullable=True)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_s: Mapped[float] = mapped_column(Float)
+    audio_blob_id: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | transcribed | failed
+    failure_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    hypotheses: Mapped[list[Hypothesis]] = relationship(
+        back_populates="recording", cascade="all, delete-orphan", order_by="Hypothesis.created_at"
+    )
+
+    __table_args__ = (Index("ix_recordings_account_captured", "account_id", "captured_at"),)
+
+
+class Hypothesis(Base):
+    """A recognizer's transcript of a recording: text and words sealed, confidences in the clear."""
+
+    __tablename__ = "hypotheses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # local | external
+    engine: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    model_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
+    word_count: Mapped[int] = mapped_column(Integer)
+    min_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mean_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    recording: Mapped[Recording] = relationship(back_populates="hypotheses")
+
+
+class Job(Base):
+    """Durable background work. A job left 'running' by a crash is re-queued at start (worker.py)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)

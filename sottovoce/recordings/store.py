@@ -1,0 +1,88 @@
+"""Writing and reading the stored form of a recording: sealed audio blob, sealed hypothesis.
+
+Associated data binds each ciphertext to its recording id (crypto.py), so a blob or a hypothesis
+moved onto another recording does not open.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sottovoce.asr.hypothesis import Transcript
+from sottovoce.audio import from_pcm16
+from sottovoce.db.models import Hypothesis, Recording
+from sottovoce.errors import NotFound
+from sottovoce.services import Services
+
+AUDIO = "audio"
+HYPOTHESIS = "hypothesis"
+
+
+def get_recording(db: Session, recording_id: str, account_id: str | None = None) -> Recording:
+    """Load a recording, optionally only within one account ("not found" either way)."""
+    query = select(Recording).where(Recording.id == recording_id)
+    if account_id is not None:
+        query = query.where(Recording.account_id == account_id)
+    recording = db.scalar(query)
+    if recording is None:
+        raise NotFound("recording")
+    return recording
+
+
+def load_audio(services: Services, db: Session, recording: Recording) -> np.ndarray:
+    sealed = services.blobs.get(recording.audio_blob_id)
+    return from_pcm16(services.keys.open(db, recording.account_id, sealed, AUDIO, recording.id))
+
+
+def add_hypothesis(services: Services, db: Session, recording: Recording, transcript: Transcript, source: str) -> Hypothesis:
+    hypothesis = Hypothesis(
+        recording_id=recording.id,
+        source=source,
+        engine=transcript.engine,
+        model=transcript.model,
+        model_version=transcript.model_version,
+        sealed_content=services.keys.seal(db, recording.account_id, transcript.content_json(), HYPOTHESIS, recording.id),
+        word_count=len(transcript.words),
+        min_confidence=transcript.min_confidence,
+        mean_confidence=transcript.mean_confidence,
+    )
+    db.add(hypothesis)
+    return hypothesis
+
+
+def latest_hypothesis(db: Session, recording_id: str) -> Hypothesis | None:
+    return db.scalar(
+        select(Hypothesis).where(Hypothesis.recording_id == recording_id).order_by(Hypothesis.created_at.desc()).limit(1)
+    )
+
+
+def open_hypothesis(services: Services, db: Session, recording: Recording, hypothesis: Hypothesis) -> dict:
+    content = json.loads(services.keys.open(db, recording.account_id, hypothesis.sealed_content, HYPOTHESIS, recording.id))
+    return {
+        "source": hypothesis.source,
+        "engine": hypothesis.engine,
+        "model": hypothesis.model,
+        "model_version": hypothesis.model_version,
+        "created_at": hypothesis.created_at.isoformat(),
+        "text": content["text"],
+        "words": content["words"],
+    }
+
+
+def describe(services: Services, db: Session, recording: Recording) -> dict:
+    """Everything the owner (or an operator CLI) may see about one recording."""
+    hypothesis = latest_hypothesis(db, recording.id)
+    return {
+        "id": recording.id,
+        "device_id": recording.device_id,
+        "captured_at": recording.captured_at.isoformat(),
+        "received_at": recording.received_at.isoformat(),
+        "duration_s": round(recording.duration_s, 3),
+        "status": recording.status,
+        "failure_reason": recording.failure_reason,
+        "hypothesis": open_hypothesis(services, db, recording, hypothesis) if hypothesis else None,
+    }

@@ -1,0 +1,57 @@
+"""Start-up recovery after a crash: requeue interrupted jobs, remove blobs no row points to.
+
+A process killed between writing a sealed blob and committing its row leaves an unreferenced blob
+(ciphertext, but still data we promised not to keep). ``remove_orphan_blobs`` deletes such blobs
+once they are older than a grace period, so an ingest in flight in another process is never raced.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sottovoce.db.models import Job, Recording
+from sottovoce.services import Services
+
+# Every column that holds a blob id. A later table that stores blobs adds its column here.
+BLOB_COLUMNS = [Recording.audio_blob_id]
+
+
+def referenced_blob_ids(db: Session) -> set[str]:
+    ids: set[str] = set()
+    for column in BLOB_COLUMNS:
+        ids.update(x for x in db.scalars(select(column)) if x)
+    return ids
+
+
+def remove_orphan_blobs(services: Services, grace_s: float) -> int:
+    services.blobs.remove_partial_writes()
+    cutoff = time.time() - grace_s
+    with services.sessions() as db:
+        referenced = referenced_blob_ids(db)
+    removed = 0
+    for blob_id in list(services.blobs.ids()):
+        if blob_id in referenced:
+            continue
+        path = services.blobs._path(blob_id)
+        if path.exists() and path.stat().st_mtime <= cutoff:
+            services.blobs.delete(blob_id)
+            removed += 1
+    return removed
+
+
+def requeue_interrupted_jobs(services: Services) -> int:
+    """Jobs left 'running' by a dead process go back to the queue; jobs are idempotent."""
+    with services.sessions() as db:
+        result = db.execute(update(Job).where(Job.status == "running").values(status="queued"))
+        db.commit()
+        return result.rowcount or 0
+
+
+def recover(services: Services) -> dict:
+    return {
+        "requeued_jobs": requeue_interrupted_jobs(services),
+        "orphan_blobs_removed": remove_orphan_blobs(services, services.settings.orphan_grace_s),
+    }

@@ -1,0 +1,59 @@
+"""The long-lived objects one instance needs, built once from Settings.
+
+The web app (web/app.py), the CLI (cli.py) and background jobs (worker.py) all take a ``Services``;
+nothing else reads settings from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from sottovoce.blobs import LocalBlobStore
+from sottovoce.crypto import KeyRing, MasterKey
+from sottovoce.db.engine import make_engine, make_sessionmaker
+from sottovoce.db.migrate import upgrade
+from sottovoce.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: KeyRing
+    blobs: LocalBlobStore
+    _recognizer: object | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings, migrate: bool = True) -> "Services":
+        # Files we create (database, WAL, blobs, checkpoints) are for the service user alone.
+        os.umask(0o077)
+        settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        engine = make_engine(settings.resolved_database_url)
+        if migrate:
+            upgrade(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            keys=KeyRing(MasterKey.load_or_create(settings.resolved_key_file)),
+            blobs=LocalBlobStore(settings.resolved_blob_dir),
+        )
+
+    @cached_property
+    def recognizer(self):
+        """Loaded on first use: the web process that only ingests external hypotheses never pays for it."""
+        from sottovoce.asr.whisper import WhisperRecognizer
+
+        s = self.settings
+        return WhisperRecognizer(
+            s.resolved_asr_model_path, s.asr_compute_type, s.asr_cpu_threads, max(1, s.asr_workers), s.asr_beam_size
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

