@@ -1,0 +1,32 @@
+# Set-up and everyday commands. The README's two set-up commands are `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast install bench system-deps clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e ".[test]"
+	touch $@
+
+install: $(STAMP)
+
+demo: install  ## a fresh embedded instance with demo data on http://127.0.0.1:8000
+	$(BIN)/sottovoce demo
+
+system-deps:  ## Debian packages the browser tests and benchmarks need (Chromium, speech synthesis)
+	scripts/system-deps.sh
+
+test: install system-deps  ## the whole suite (set SOTTOVOCE_TEST_DATABASE_URL to add PostgreSQL)
+	$(BIN)/python -m pytest
+
+test-fast: install  ## everything but the real recognizer and the browser
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: install system-deps  ## benchmark extras (resemblyzer, torch CPU); see benchmarks/README.md
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e ".[test,bench]"
+
+clean:
+	rm -rf $(VENV) var

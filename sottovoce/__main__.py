@@ -1,0 +1,3 @@
+from sottovoce.cli import app
+
+app(prog_name="sottovoce")

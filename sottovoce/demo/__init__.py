@@ -1,0 +1,1 @@
+"""The demo instance: real clips (see ATTRIBUTION.md), demo accounts, devices and staff."""

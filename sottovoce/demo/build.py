@@ -1,0 +1,99 @@
+"""`sottovoce demo`: build a fresh embedded instance with demo data, print how to use it, serve it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import typer
+
+from sottovoce.accounts import add_device, create_account
+from sottovoce.recordings.ingest import commit_ingest, ingest
+from sottovoce.recordings.metadata import IngestMetadata
+from sottovoce.services import Services
+from sottovoce.settings import Settings
+from sottovoce.worker import drain
+
+CLIPS = Path(__file__).parent / "clips"
+MARKER = ".sottovoce-demo"
+
+# (account name, consent to human review, consent to training, devices)
+ACCOUNTS = [
+    ("ada", True, True, [("kitchen speaker", "DEMO-SN-ADA-1")]),
+    ("ben", True, False, [("phone", "DEMO-SN-BEN-1"), ("car", "DEMO-SN-BEN-2")]),
+    ("cleo", False, False, [("bedroom speaker", "DEMO-SN-CLEO-1")]),
+]
+
+
+@dataclass
+class DemoInfo:
+    home: Path
+    accounts: dict[str, str] = field(default_factory=dict)
+    device_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
+    recordings: int = 0
+
+
+def _fresh_home(home: Path) -> None:
+    if home.exists():
+        if not (home / MARKER).exists() and any(home.iterdir()):
+            raise FileExistsError(f"{home} exists and is not a demo folder; choose another --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True, mode=0o700)
+    (home / MARKER).write_text("created by `sottovoce demo`; wiped by the next run\n")
+
+
+def load_demo_data(services: Services) -> DemoInfo:
+    info = DemoInfo(home=services.settings.home)
+    clips = sorted(json.loads((Path(__file__).parent / "clips.json").read_text()))
+    with services.sessions() as db:
+        devices = []
+        for name, review, training, device_specs in ACCOUNTS:
+            account = create_account(db, services.keys, name, review, training)
+            info.accounts[name] = account.id
+            for device_name, serial in device_specs:
+                device, token = add_device(db, account.id, serial, device_name)
+                devices.append(device)
+                info.device_tokens[f"{name}/{device_name}"] = (device.id, token)
+        db.commit()
+        for i, clip in enumerate(clips):
+            device = devices[i % len(devices)]
+            recording = ingest(services, db, device, (CLIPS / clip).read_bytes(), IngestMetadata())
+            commit_ingest(services, db, recording)
+            info.recordings += 1
+    return info
+
+
+def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
+    _fresh_home(home)
+    settings = Settings(home=home, database_url="", port=port)
+    services = Services.open(settings)
+    info = load_demo_data(services)
+    typer.echo(f"Transcribing {info.recordings} demo recordings with the bundled tiny.en model…", err=True)
+    drain(services, ["transcribe"])
+    _print_welcome(info, port)
+    if serve:
+        import uvicorn
+
+        from sottovoce.web.app import create_app
+
+        uvicorn.run(create_app(services), host="127.0.0.1", port=port, access_log=False)
+    services.close()
+    return info
+
+
+def _print_welcome(info: DemoInfo, port: int) -> None:
+    device_id, token = info.device_tokens["ada/kitchen speaker"]
+    clip = next(iter(sorted(CLIPS.glob("*.wav"))))
+    typer.echo(
+        f"""
+sottovoce demo: {info.recordings} recordings for {len(info.accounts)} accounts, data in {info.home}
+
+  Web:     http://127.0.0.1:{port}/
+  Device API (ada's kitchen speaker):
+    curl -H 'Authorization: Bearer {token}' -F 'audio=@{clip}' http://127.0.0.1:{port}/api/v1/recordings
+  CLI (another shell):
+    SOTTOVOCE_HOME={info.home} sottovoce ingest {clip} --device {device_id} --wait --json
+"""
+    )

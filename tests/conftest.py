@@ -1,0 +1,135 @@
+"""Shared fixtures: a fully migrated instance per test, on SQLite and (when configured) PostgreSQL.
+
+Set SOTTOVOCE_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run
+every database test on PostgreSQL as well; each test then gets its own schema, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, text
+
+from sottovoce.accounts import add_device, create_account
+from sottovoce.services import Services
+from sottovoce.settings import Settings
+
+PG_URL = os.environ.get("SOTTOVOCE_TEST_DATABASE_URL", "")
+DEMO_CLIPS = Path(__file__).parent.parent / "sottovoce" / "demo" / "clips"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_collection_modifyitems(config, items):
+    # Without a PostgreSQL URL the postgresql half of the matrix is reported as skipped, not hidden.
+    if PG_URL:
+        return
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            item.add_marker(pytest.mark.skip(reason="SOTTOVOCE_TEST_DATABASE_URL is not set"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield ""  # the default: SQLite under SOTTOVOCE_HOME
+        return
+    schema = "t_" + secrets.token_hex(6)
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, database_url) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, asr_workers=0, orphan_grace_s=0)
+
+
+@pytest.fixture
+def services(settings):
+    services = Services.open(settings)
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def account(services):
+    with services.sessions() as db:
+        account = create_account(db, services.keys, "acct-" + secrets.token_hex(3), consent_review=True)
+        db.commit()
+        return account
+
+
+@pytest.fixture
+def device_and_token(services, account):
+    with services.sessions() as db:
+        device, token = add_device(db, account.id, "SN-" + secrets.token_hex(4), "kitchen")
+        db.commit()
+        return device, token
+
+
+@pytest.fixture
+def device(device_and_token):
+    return device_and_token[0]
+
+
+@pytest.fixture
+def env_for(tmp_path):
+    """Environment for running the CLI in a subprocess against the test's instance."""
+
+    def build(settings: Settings) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}
+        env.update(
+            SOTTOVOCE_HOME=str(settings.home),
+            SOTTOVOCE_DATABASE_URL=settings.database_url,
+            SOTTOVOCE_ORPHAN_GRACE_S="0",
+        )
+        return env
+
+    return build
+
+
+def demo_clip(name: str = "lock-the-front-door.wav") -> bytes:
+    return (DEMO_CLIPS / name).read_bytes()
+
+
+def noise_samples(seconds: float = 1.0, seed: int = 7, rate: int = 16_000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-0.5, 0.5, int(seconds * rate))).astype(np.float32)
+
+
+def encode(samples: np.ndarray, fmt: str, codec: str, rate: int = 16_000, layout: str = "mono") -> bytes:
+    """Encode float samples in a container with PyAV (all in memory)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        sample_fmt = stream.codec_context.codec.audio_formats[0].name
+        frame_size = stream.codec_context.frame_size or 1024
+        resampler = av.AudioResampler(format=sample_fmt, layout=layout, rate=rate)
+        for start in range(0, samples.size, frame_size):
+            chunk = samples[start : start + frame_size].reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="flt", layout="mono")
+            frame.sample_rate = rate
+            for out in resampler.resample(frame):
+                container.mux(stream.encode(out))
+        for out in resampler.resample(None):
+            container.mux(stream.encode(out))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
+    from sottovoce.audio import to_wav
+
+    return to_wav(samples, rate)
