@@ -80,6 +80,10 @@ class MasterKey:
     def unwrap(self, wrapped: bytes, account_id: str) -> bytes:
         return open_sealed(self._key, wrapped, "data-key", account_id)
 
+    def derive(self, label: str) -> bytes:
+        """A key for one purpose (HKDF), so the master key itself only ever wraps data keys."""
+        return _derive(self._key, label)
+
 
 class KeyRing:
     """Per-account data keys: created with the account, cached unwrapped in memory, shredded on close."""
@@ -88,6 +92,9 @@ class KeyRing:
         self._master = master
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
+
+    def derived_key(self, label: str) -> bytes:
+        return self._master.derive(label)
 
     def create(self, db: Session, account_id: str) -> None:
         from sottovoce.db.models import AccountKey
@@ -123,3 +130,10 @@ class KeyRing:
     def forget(self, account_id: str) -> None:
         with self._lock:
             self._cache.pop(account_id, None)
+
+
+def _derive(master: bytes, label: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"sottovoce/{label}".encode()).derive(master)

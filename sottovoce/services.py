@@ -13,6 +13,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sottovoce.audit import AuditLog
 from sottovoce.blobs import LocalBlobStore
 from sottovoce.crypto import KeyRing, MasterKey
 from sottovoce.db.engine import make_engine, make_sessionmaker
@@ -27,6 +28,7 @@ class Services:
     sessions: sessionmaker[Session]
     keys: KeyRing
     blobs: LocalBlobStore
+    audit: AuditLog
     _recognizer: object | None = field(default=None, repr=False)
 
     @classmethod
@@ -43,6 +45,12 @@ class Services:
             sessions=make_sessionmaker(engine),
             keys=KeyRing(MasterKey.load_or_create(settings.resolved_key_file)),
             blobs=LocalBlobStore(settings.resolved_blob_dir),
+            audit=AuditLog(
+                settings.resolved_checkpoint_file,
+                settings.resolved_signing_key_file,
+                settings.audit_checkpoint_every,
+                settings.audit_checkpoint_minutes,
+            ),
         )
 
     @cached_property

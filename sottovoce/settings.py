@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     orphan_grace_s: float = Field(
         60.0, ge=0, description="Age after which a blob no row references is removed at start-up (crash recovery)."
     )
+    audit_checkpoint_every: int = Field(1000, ge=1, description="Write a signed audit checkpoint every N events.")
+    audit_checkpoint_minutes: float = Field(10.0, gt=0, description="...or when this many minutes passed since the last one.")
+    audit_checkpoint_file: Path | None = Field(
+        None, description="Where signed checkpoints go, outside the database. Default HOME/audit/checkpoints.jsonl."
+    )
+    audit_signing_key_file: Path | None = Field(
+        None, description="Ed25519 key that signs checkpoints (created on first run, 0600). Default HOME/keys/audit-signing.pem."
+    )
+    session_idle_minutes: float = Field(15.0, gt=0, description="A staff session ends after this long without a request.")
+    session_absolute_hours: float = Field(8.0, gt=0, description="A staff session ends this long after sign-in, whatever happens.")
+    login_max_failures_per_account: int = Field(5, ge=1, description="Failed sign-ins for one name within the window before 429.")
+    login_max_failures_per_address: int = Field(20, ge=1, description="Failed sign-ins from one address within the window before 429.")
+    login_window_minutes: float = Field(15.0, gt=0, description="The brute-force counting window.")
     host: str = Field("127.0.0.1", description="Address `sottovoce serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `sottovoce serve` listens on.")
 
@@ -74,6 +87,14 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return (self.key_file or self.home / "keys" / "master.key").resolve()
+
+    @property
+    def resolved_checkpoint_file(self) -> Path:
+        return (self.audit_checkpoint_file or self.home / "audit" / "checkpoints.jsonl").resolve()
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return (self.audit_signing_key_file or self.home / "keys" / "audit-signing.pem").resolve()
 
     @property
     def resolved_asr_model_path(self) -> str:

@@ -133,3 +133,65 @@ def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
     from sottovoce.audio import to_wav
 
     return to_wav(samples, rate)
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+class StaffLogin:
+    """A staff member created for a test, with what is needed to sign in as them."""
+
+    def __init__(self, user, password, secret):
+        self.user, self.password, self.secret = user, password, secret
+
+    def code(self, offset_steps: int = 0) -> str:
+        import time
+
+        import pyotp
+
+        step = int(time.time() // 30) + offset_steps
+        return pyotp.TOTP(self.secret).generate_otp(step)
+
+
+@pytest.fixture
+def make_staff(services):
+    from sottovoce.audit import OPERATOR
+    from sottovoce.staff.users import create_staff
+
+    def make(role: str, name: str | None = None, must_change_password: bool = False) -> StaffLogin:
+        from urllib.parse import parse_qs, urlparse
+
+        with services.sessions() as db:
+            new = create_staff(services, db, OPERATOR, name or f"{role.split('_')[0]}-{secrets.token_hex(3)}", role)
+            new.user.must_change_password = must_change_password
+            db.commit()
+            secret = parse_qs(urlparse(new.totp_uri).query)["secret"][0]
+            return StaffLogin(new.user, new.password, secret)
+
+    return make
+
+
+@pytest.fixture
+def app_client(services):
+    from fastapi.testclient import TestClient
+
+    from sottovoce.web.app import create_app
+
+    # https: the staff cookie is Secure, and a client honouring that sends it only over TLS.
+    with TestClient(create_app(services, run_worker=False), base_url="https://testserver") as client:
+        yield client
+
+
+def sign_in(client, staff: StaffLogin, code: str | None = None):
+    """Sign in through the real form (login CSRF cookie, password, TOTP); returns the response."""
+    import re
+
+    page = client.get("/staff/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    form = {"name": staff.user.name, "password": staff.password, "code": code or staff.code(), "csrf": csrf}
+    return client.post("/staff/login", data=form, follow_redirects=False)
+
+
+def csrf_of(client, path: str = "/staff/password") -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)

@@ -15,3 +15,14 @@ def test_every_setting_is_documented():
 
 def test_every_setting_has_a_description():
     assert [n for n, f in Settings.model_fields.items() if not f.description] == []
+
+
+def test_every_asvs_id_used_by_a_test_is_listed_in_security_md():
+    import re
+
+    used = set()
+    for path in (Path(__file__).parent).rglob("test_*.py"):
+        for args in re.findall(r"asvs\(([^)]*)\)", path.read_text()):
+            used.update(re.findall(r'"(V[0-9.]+)"', args))
+    listed = set(re.findall(r"^\| (V[0-9.]+) \|", (DOC.parent / "security.md").read_text(), re.M))
+    assert used and used <= listed, used - listed

@@ -8,15 +8,17 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sottovoce.cli import accounts, devices, recordings
+from sottovoce.cli import accounts, audit, devices, recordings, staff
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
 from sottovoce.errors import SottovoceError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Privacy-first human review of speech recognition.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Privacy-first human review of speech recognition.")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(devices.app, name="devices")
 app.add_typer(recordings.app, name="recordings")
+app.add_typer(staff.app, name="staff")
+app.add_typer(audit.app, name="audit")
 
 
 def _progress() -> Progress:

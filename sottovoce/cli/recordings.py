@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from sottovoce.audit import OPERATOR
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
 from sottovoce.recordings.store import describe, get_recording
@@ -26,4 +27,7 @@ def _human(d: dict) -> str:
 def show(recording_id: Annotated[str, typer.Argument(help="Recording id.")], as_json: JsonOption = False) -> None:
     """Show a recording's status and transcript (decrypted in memory)."""
     with domain_errors(), open_services() as services, services.sessions() as db:
-        emit(describe(services, db, get_recording(db, recording_id)), as_json, _human)
+        recording = get_recording(db, recording_id)
+        # A transcript read by staff is audited first; if the event cannot be written, nothing is shown.
+        services.audit.record(db, OPERATOR, "recording.read_transcript", recording.id)
+        emit(describe(services, db, recording), as_json, _human)

@@ -122,3 +122,60 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+
+class StaffUser(Base):
+    """A member of staff. Roles: reviewer, supervisor, privacy_officer, admin (see staff/roles.py)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    sealed_totp_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    last_totp_step: Mapped[int] = mapped_column(Integer, default=0)  # a TOTP code is accepted once only
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StaffSession(Base):
+    """A server-side session; the cookie holds a random token, the row only its SHA-256."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginAttempt(Base):
+    """Recent sign-in attempts, counted for brute-force throttling (kept for the window only)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), default="staff")
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    client_addr: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    """One entry of the hash-chained audit log (audit.py). The database refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))  # ISO-8601 UTC, kept as text so hashing is exact
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(64), index=True, default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON, never personal data
+    hash: Mapped[str] = mapped_column(String(64))

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import typer
 
+from urllib.parse import parse_qs, urlparse
+
 from sottovoce.accounts import add_device, create_account
+from sottovoce.audit import OPERATOR
+from sottovoce.staff.users import create_staff
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import IngestMetadata
 from sottovoce.services import Services
@@ -27,11 +31,15 @@ ACCOUNTS = [
 ]
 
 
+STAFF = [("rita", "reviewer"), ("raj", "reviewer"), ("sam", "supervisor"), ("priya", "privacy_officer"), ("pablo", "privacy_officer"), ("ada-admin", "admin")]
+
+
 @dataclass
 class DemoInfo:
     home: Path
     accounts: dict[str, str] = field(default_factory=dict)
     device_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
+    staff: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # name -> (role, password, totp secret)
     recordings: int = 0
 
 
@@ -56,6 +64,12 @@ def load_demo_data(services: Services) -> DemoInfo:
                 device, token = add_device(db, account.id, serial, device_name)
                 devices.append(device)
                 info.device_tokens[f"{name}/{device_name}"] = (device.id, token)
+        db.commit()
+        for name, role in STAFF:
+            new = create_staff(services, db, OPERATOR, name, role)
+            new.user.must_change_password = False  # demo convenience only: real staff must change it
+            secret = parse_qs(urlparse(new.totp_uri).query)["secret"][0]
+            info.staff[name] = (role, new.password, secret)
         db.commit()
         for i, clip in enumerate(clips):
             device = devices[i % len(devices)]
@@ -95,5 +109,11 @@ sottovoce demo: {info.recordings} recordings for {len(info.accounts)} accounts, 
     curl -H 'Authorization: Bearer {token}' -F 'audio=@{clip}' http://127.0.0.1:{port}/api/v1/recordings
   CLI (another shell):
     SOTTOVOCE_HOME={info.home} sottovoce ingest {clip} --device {device_id} --wait --json
+
+  Staff sign-in at http://127.0.0.1:{port}/staff/login (demo passwords; TOTP code from the secret:
+  add it to an authenticator app, or run  .venv/bin/python -c "import pyotp; print(pyotp.TOTP('SECRET').now())")
 """
     )
+    for name, (role, password, secret) in info.staff.items():
+        typer.echo(f"    {name:10} {role:16} password {password}   TOTP secret {secret}")
+    typer.echo("")

@@ -1,18 +1,30 @@
-"""The application factory. Routers are registered in one list, one router per audience."""
+"""The application factory. Routers are registered in one list, one router per audience.
+
+Every route declares a policy (web/policies.py); tests/web/test_route_policies.py fails on any
+route without one. Security headers (web/security.py) wrap every response.
+"""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from sottovoce.recovery import recover
 from sottovoce.services import Services
 from sottovoce.web import errors
 from sottovoce.web.api import recordings
+from sottovoce.web.policies import public
+from sottovoce.web.security import SecurityHeaders
+from sottovoce.web.staff import admin, audit_log, auth, home
+from sottovoce.web.templating import templates
 from sottovoce.worker import Worker
 
-ROUTERS = [recordings.router]
+ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router]
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(services: Services, run_worker: bool = True) -> FastAPI:
@@ -30,14 +42,20 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
             if worker is not None:
                 worker.stop()
 
-    app = FastAPI(title="sottovoce", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json")
+    app = FastAPI(title="sottovoce", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
     app.state.worker = None
     errors.install(app)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
         app.include_router(router)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, dependencies=[Depends(public())])
+    def index(request: Request):
+        return templates.TemplateResponse(request, "index.html", {})
+
+    @app.get("/healthz", dependencies=[Depends(public())])
     def healthz() -> dict:
         return {"ok": True}
 

@@ -1,4 +1,5 @@
-"""One JSON error shape for the whole API, and the mapping from domain errors to statuses.
+"""One JSON error shape for the whole API, the same message as an HTML page for browsers, and the
+mapping from domain errors to statuses.
 
     {"error": {"code": "invalid_audio", "message": "the file holds no audio stream"}}
 
@@ -12,39 +13,55 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sottovoce.errors import SottovoceError
+from sottovoce.errors import SottovoceError, Unauthenticated
+from sottovoce.web.templating import templates
 
 log = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store"}
+TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Conflict",
+          413: "Too large", 422: "Check your input", 429: "Too many requests", 503: "Unavailable"}
 
 
 def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    if wants_html(request):
+        context = {"status": status, "title": TITLES.get(status, "Error"), "message": message}
+        return templates.TemplateResponse(request, "error.html", context, status_code=status, headers=headers)
     return JSONResponse(error_body(code, message), status_code=status, headers={**NO_STORE, **(headers or {})})
 
 
 def install(app: FastAPI) -> None:
+    from sottovoce.web.policies import PasswordChangeRequired
+
     @app.exception_handler(SottovoceError)
-    async def domain_error(request: Request, exc: SottovoceError) -> JSONResponse:
+    async def domain_error(request: Request, exc: SottovoceError) -> Response:
+        if isinstance(exc, PasswordChangeRequired):
+            return RedirectResponse("/staff/password", status_code=303)
+        if isinstance(exc, Unauthenticated) and wants_html(request) and request.url.path.startswith("/staff"):
+            return RedirectResponse("/staff/login", status_code=303)
         if exc.status >= 500:
             log.error("%s on %s %s", exc.code, request.method, request.url.path)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.code, exc.message, headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 and request.url.path.startswith("/api/") else None
+        return error_response(request, exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return error_response(422, "invalid_input", f"invalid request at '{where}': {first.get('msg')}")
+        return error_response(request, 422, "invalid_input", f"invalid request at '{where}': {first.get('msg')}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return error_response(request, exc.status_code, code, str(exc.detail))

@@ -13,7 +13,8 @@ from sottovoce.errors import InvalidInput
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.services import Services
-from sottovoce.web.deps import current_device, get_db, get_services
+from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.policies import device as device_policy
 from sottovoce.web.multipart import read_multipart
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["device"])
@@ -24,7 +25,7 @@ MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries, headers and the metadata 
 @router.post("", status_code=202)
 async def create_recording(
     request: Request,
-    device: Device = Depends(current_device),
+    device: Device = Depends(device_policy()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
 ) -> JSONResponse:

@@ -1,0 +1,51 @@
+"""`sottovoce staff ...`: staff members (the operator at the server's shell acts here)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from sottovoce.audit import OPERATOR
+from sottovoce.cli.context import open_services
+from sottovoce.cli.output import JsonOption, domain_errors, emit
+from sottovoce.db.models import StaffUser
+from sottovoce.staff.roles import ROLES
+from sottovoce.staff.users import create_staff, disable_staff
+
+app = typer.Typer(no_args_is_help=True, help="Staff members: reviewers, supervisors, privacy officers, admins.")
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    role: Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Create a staff member; prints a one-time password and the TOTP provisioning URI once."""
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        new = create_staff(services, db, OPERATOR, name, role)
+        db.commit()
+        data = {"id": new.user.id, "name": new.user.name, "role": new.user.role, "password": new.password, "totp_uri": new.totp_uri}
+        emit(data, as_json, lambda d: f"{d['name']} ({d['role']})\none-time password: {d['password']}\nTOTP: {d['totp_uri']}")
+
+
+@app.command("disable")
+def disable(name: Annotated[str, typer.Argument(help="Sign-in name.")], as_json: JsonOption = False) -> None:
+    """Disable a staff member and end all of their sessions."""
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        user = disable_staff(services, db, OPERATOR, name)
+        db.commit()
+        emit({"id": user.id, "name": user.name, "disabled": True}, as_json, lambda d: f"disabled {d['name']}")
+
+
+@app.command("list")
+def list_staff(as_json: JsonOption = False) -> None:
+    """List staff members and their state."""
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        rows = [
+            {"name": u.name, "role": u.role, "disabled": u.disabled_at is not None}
+            for u in db.scalars(select(StaffUser).order_by(StaffUser.name))
+        ]
+        emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:20} {r['role']:16} {'disabled' if r['disabled'] else 'active'}" for r in rs))

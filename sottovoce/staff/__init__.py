@@ -1,0 +1,1 @@
+"""Staff identity: roles, passwords, TOTP second factor, server-side sessions, brute-force limits."""

@@ -1,0 +1,130 @@
+"""Staff sign-in, server-side sessions and brute-force throttling.
+
+A session token is 256 random bits, handed to the browser once in a ``__Host-`` cookie; the
+database keeps only its SHA-256, so a copy of the database does not let anyone sign in. A new token
+is issued at every sign-in (no fixation). Sessions end after 15 minutes idle or 8 hours in all
+(settings), at sign-out, and when the user is disabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from sottovoce.audit import Actor
+from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
+from sottovoce.db.types import utcnow
+from sottovoce.errors import TooManyRequests, Unauthenticated
+from sottovoce.services import Services
+from sottovoce.staff import passwords, totp
+from sottovoce.staff.users import totp_secret
+
+GENERIC_FAILURE = "wrong name, password or code"
+ANONYMOUS = Actor("anonymous", "anonymous")
+TOUCH_EVERY = timedelta(seconds=30)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass
+class SignedIn:
+    token: str
+    session: StaffSession
+    user: StaffUser
+
+
+def _failures(db: Session, column, value: str, since: datetime) -> int:
+    query = select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+    return db.scalar(query) or 0
+
+
+def _throttled(services: Services, db: Session, name_digest: str, client_addr: str, now: datetime) -> bool:
+    s = services.settings
+    since = now - timedelta(minutes=s.login_window_minutes)
+    return (
+        _failures(db, LoginAttempt.name, name_digest, since) >= s.login_max_failures_per_account
+        or _failures(db, LoginAttempt.client_addr, client_addr, since) >= s.login_max_failures_per_address
+    )
+
+
+def sign_in(services: Services, db: Session, name: str, password: str, code: str, client_addr: str) -> SignedIn:
+    """Check name, password and TOTP code; return a fresh session or raise (429 when throttled)."""
+    now = utcnow()
+    # The attempted name is stored hashed: people sometimes type a password into the name field.
+    name_digest = _digest(name.strip().lower())
+    if _throttled(services, db, name_digest, client_addr, now):
+        services.audit.record(db, ANONYMOUS, "staff.login_throttled", "", {"window_min": services.settings.login_window_minutes})
+        raise TooManyRequests("too many failed sign-ins; wait a few minutes and try again")
+
+    user = db.scalar(select(StaffUser).where(StaffUser.name == name.strip()))
+    reason = None
+    if user is None:
+        passwords.verify_password(passwords.DUMMY_HASH, password)  # same cost as a real check
+        reason = "unknown"
+    elif not passwords.verify_password(user.password_hash, password):
+        reason = "password"
+    elif user.disabled_at is not None:
+        reason = "disabled"
+    else:
+        step = totp.matching_step(totp_secret(services, user), code, user.last_totp_step)
+        if step is None:
+            reason = "totp"
+        else:
+            user.last_totp_step = step
+
+    db.add(LoginAttempt(name=name_digest, client_addr=client_addr, at=now, success=reason is None))
+    if reason is not None:
+        services.audit.record(db, ANONYMOUS, "staff.login_failed", user.id if user else "", {"reason": reason})
+        raise Unauthenticated(GENERIC_FAILURE)
+
+    token = secrets.token_urlsafe(32)
+    session = StaffSession(
+        token_hash=_digest(token), staff_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, last_seen_at=now, client_addr=client_addr[:64],
+    )
+    db.add(session)
+    services.audit.append(db, Actor(user.id, user.role), "staff.login", user.id)
+    db.commit()
+    return SignedIn(token, session, user)
+
+
+def resolve(services: Services, db: Session, token: str) -> tuple[StaffSession, StaffUser]:
+    """The live session behind a cookie token, or Unauthenticated; ends expired sessions."""
+    if not token:
+        raise Unauthenticated("sign in first")
+    session = db.get(StaffSession, _digest(token))
+    if session is None:
+        raise Unauthenticated("sign in first")
+    user = db.get(StaffUser, session.staff_id)
+    now = utcnow()
+    s = services.settings
+    idle = now - session.last_seen_at > timedelta(minutes=s.session_idle_minutes)
+    expired = now - session.created_at > timedelta(hours=s.session_absolute_hours)
+    if user is None or user.disabled_at is not None or idle or expired:
+        db.delete(session)
+        db.commit()
+        raise Unauthenticated("the session has ended; sign in again")
+    if now - session.last_seen_at > TOUCH_EVERY:
+        session.last_seen_at = now
+        db.commit()
+    return session, user
+
+
+def sign_out(services: Services, db: Session, token: str) -> None:
+    session = db.get(StaffSession, _digest(token)) if token else None
+    if session is not None:
+        user = db.get(StaffUser, session.staff_id)
+        db.delete(session)
+        services.audit.append(db, Actor(session.staff_id, user.role if user else "unknown"), "staff.logout", session.staff_id)
+        db.commit()
+
+
+def forget_old_attempts(db: Session, older_than: timedelta = timedelta(days=1)) -> None:
+    db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than))

@@ -1,0 +1,1 @@
+"""Staff pages (/staff): sign-in, home, password, administration and the audit log."""
