@@ -79,6 +79,9 @@ class Recording(Base):
     audio_blob_id: Mapped[str] = mapped_column(String(32), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | transcribed | failed
     failure_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    sampled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # No speech found (VAD) or an empty hypothesis: never sampled; the retention policy may delete it.
+    likely_accidental: Mapped[bool] = mapped_column(Boolean, default=False)
 
     hypotheses: Mapped[list[Hypothesis]] = relationship(
         back_populates="recording", cascade="all, delete-orphan", order_by="Hypothesis.created_at"
@@ -179,3 +182,95 @@ class AuditEvent(Base):
     subject: Mapped[str] = mapped_column(String(64), index=True, default="")
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON, never personal data
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ConsentChange(Base):
+    """History of consent switches: who changed what, when, and through which channel."""
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # human_review | training
+    value: Mapped[bool] = mapped_column(Boolean)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))  # dashboard | cli | device-api | policy
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewTask(Base):
+    """One human listen of one recording. The id is random and unrelated to the recording's id;
+    tasks of one overlap group (two blind reviewers) share ``group_id``, which is never shown."""
+
+    __tablename__ = "review_tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[str] = mapped_column(String(32), index=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(16))  # uncertainty | random | gold
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|leased|done|skipped|withdrawn|stopped
+    lease_holder: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rendered_blob_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    render_params: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_review_tasks_queue", "status", "priority", "created_at"),)
+
+
+class AudioTicket(Base):
+    """A single-use, short-lived permission to fetch one task's audio, bound to one staff session."""
+
+    __tablename__ = "audio_tickets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Annotation(Base):
+    """A reviewer's submission for a task: corrected text and word edits sealed with the account key."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[str] = mapped_column(String(32), index=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[str] = mapped_column(String(32), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # submitted | skipped | stopped
+    sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # text, edits, spans
+    tags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated, from a fixed set
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    edit_count: Mapped[int] = mapped_column(Integer, default=0)
+    pii_misses: Mapped[int] = mapped_column(Integer, default=0)
+    time_spent_ms: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GoldReference(Base):
+    """A known transcript for a recording, mixed into the queue to measure reviewer accuracy."""
+
+    __tablename__ = "gold_references"
+
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), primary_key=True)
+    sealed_text: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Adjudication(Base):
+    """A supervisor's final transcript for an overlap group whose reviewers disagreed."""
+
+    __tablename__ = "adjudications"
+
+    group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    supervisor_id: Mapped[str] = mapped_column(String(32))
+    sealed_text: Mapped[bytes] = mapped_column(LargeBinary)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
