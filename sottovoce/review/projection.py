@@ -1,0 +1,73 @@
+"""The reviewer projection: everything a reviewer can receive about a task, and nothing else.
+
+Pages, JSON and audio for reviewers are built only from ``ReviewerView``. It has no path to the
+account, device, serial, capture time, location, file names or any id shared between tasks: the
+task id is random per task, times are offsets within the clip, and the duration is rounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy.orm import Session
+
+from sottovoce.db.models import Recording, ReviewTask
+from sottovoce.recordings.store import latest_hypothesis, open_hypothesis
+from sottovoce.services import Services
+
+
+@dataclass(frozen=True)
+class ReviewWord:
+    index: int
+    text: str
+    start: float
+    end: float
+    confidence: float
+    low: bool
+    pii: str | None = None  # an entity type when the word was replaced by a placeholder
+
+
+@dataclass(frozen=True)
+class ReviewerView:
+    task_id: str
+    status: str
+    duration_s: float
+    words: list[ReviewWord]
+    low_threshold: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Replaces detected personal data in the words a reviewer sees; privacy/ installs the real one.
+def _no_redaction(words: list[str]) -> list[str | None]:
+    return [None] * len(words)
+
+
+PII_TAGGER = [_no_redaction]
+
+
+def reviewer_view(services: Services, db: Session, task: ReviewTask) -> ReviewerView:
+    recording = db.get(Recording, task.recording_id)
+    hypothesis = latest_hypothesis(db, recording.id)
+    words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
+    threshold = services.settings.review_low_confidence
+    entities = PII_TAGGER[0]([w["word"] for w in words])
+    return ReviewerView(
+        task_id=task.id,
+        status=task.status,
+        duration_s=round(recording.duration_s, 1),
+        words=[
+            ReviewWord(
+                index=i,
+                text=f"[{entity}]" if entity else w["word"],
+                start=round(w["start"], 2),
+                end=round(w["end"], 2),
+                confidence=round(w["confidence"], 2),
+                low=w["confidence"] < threshold,
+                pii=entity,
+            )
+            for i, (w, entity) in enumerate(zip(words, entities))
+        ],
+        low_threshold=threshold,
+    )

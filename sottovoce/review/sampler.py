@@ -1,0 +1,156 @@
+"""Choose which recordings humans listen to.
+
+Candidates: transcribed, not yet sampled, with a non-empty hypothesis, from accounts that consent
+to human review *now*. Recordings with no speech (VAD) or an empty hypothesis are never sampled;
+they are flagged ``likely_accidental`` for the retention policy instead.
+
+Most picks favour uncertainty (lowest word confidence, then mean confidence); a configurable share
+is drawn uniformly at random and marked ``random`` so accuracy estimates on that slice stay
+unbiased. A per-account cap (default 5 per 30 days) keeps any one person from being listened to
+often, and a daily global budget bounds the total.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sottovoce.audit import Actor
+from sottovoce.db.models import Account, Hypothesis, Recording, ReviewTask
+from sottovoce.db.types import new_id, utcnow
+from sottovoce.services import Services
+
+SAMPLER = Actor.system("sampler")
+
+
+@dataclass
+class Candidate:
+    recording_id: str
+    account_id: str
+    min_confidence: float
+    mean_confidence: float
+
+    @property
+    def uncertainty(self) -> float:
+        # Lowest word confidence first, mean confidence to break ties.
+        return (1.0 - self.min_confidence) + 0.1 * (1.0 - self.mean_confidence)
+
+
+@dataclass
+class SampleReport:
+    sampled: int = 0
+    random: int = 0
+    overlap: int = 0
+    flagged_accidental: int = 0
+    skipped_cap: int = 0
+    budget_left: int = 0
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def flag_accidental(db: Session) -> int:
+    """Mark transcribed recordings whose latest hypothesis has no words."""
+    empty = select(Hypothesis.recording_id).where(Hypothesis.word_count == 0)
+    result = db.execute(
+        update(Recording)
+        .where(Recording.status == "transcribed", Recording.likely_accidental.is_(False), Recording.id.in_(empty))
+        .values(likely_accidental=True)
+    )
+    return result.rowcount or 0
+
+
+def candidates(db: Session) -> list[Candidate]:
+    query = (
+        select(Recording.id, Recording.account_id, Hypothesis.min_confidence, Hypothesis.mean_confidence)
+        .join(Hypothesis, Hypothesis.recording_id == Recording.id)
+        .join(Account, Account.id == Recording.account_id)
+        .where(
+            Recording.status == "transcribed",
+            Recording.sampled_at.is_(None),
+            Recording.likely_accidental.is_(False),
+            Account.consent_human_review.is_(True),
+            Hypothesis.word_count > 0,
+        )
+    )
+    return [Candidate(r.id, r.account_id, r.min_confidence or 0.0, r.mean_confidence or 0.0) for r in db.execute(query)]
+
+
+def _recent_counts(db: Session, since) -> tuple[dict[str, int], int]:
+    rows = db.execute(
+        select(Recording.account_id, func.count()).where(Recording.sampled_at >= since).group_by(Recording.account_id)
+    ).all()
+    return {account: n for account, n in rows}, sum(n for _, n in rows)
+
+
+def sample(services: Services, db: Session, limit: int | None = None, rng: random.Random | None = None) -> SampleReport:
+    """Create review tasks for the next clips; the caller commits."""
+    s = services.settings
+    rng = rng or random.SystemRandom()
+    now = utcnow()
+    report = SampleReport(flagged_accidental=flag_accidental(db))
+    per_account, _ = _recent_counts(db, now - timedelta(days=s.sampler_cap_days))
+    _, last_day = _recent_counts(db, now - timedelta(days=1))
+    budget = max(0, s.sampler_daily_budget - last_day)
+    if limit is not None:
+        budget = min(budget, limit)
+
+    pool = candidates(db)
+    by_uncertainty = sorted(pool, key=lambda c: c.uncertainty, reverse=True)
+    chosen: list[tuple[Candidate, str]] = []
+    taken: set[str] = set()
+
+    def take(candidate: Candidate, kind: str) -> bool:
+        if candidate.recording_id in taken:
+            return False
+        if per_account.get(candidate.account_id, 0) >= s.sampler_account_cap:
+            report.skipped_cap += 1
+            return False
+        per_account[candidate.account_id] = per_account.get(candidate.account_id, 0) + 1
+        taken.add(candidate.recording_id)
+        chosen.append((candidate, kind))
+        return True
+
+    while len(chosen) < budget and len(taken) < len(pool):
+        if rng.random() < s.sampler_random_share:
+            remaining = [c for c in pool if c.recording_id not in taken and per_account.get(c.account_id, 0) < s.sampler_account_cap]
+            if not remaining:
+                break
+            take(rng.choice(remaining), "random")
+            continue
+        if not any(take(c, "uncertainty") for c in by_uncertainty if c.recording_id not in taken):
+            break
+
+    for candidate, kind in chosen:
+        create_tasks(db, candidate.recording_id, candidate.account_id, kind, candidate.uncertainty, overlap=rng.random() < s.sampler_overlap_share)
+    report.sampled = len(chosen)
+    report.random = sum(1 for _, kind in chosen if kind == "random")
+    report.overlap = _overlaps(db, [c.recording_id for c, _ in chosen])
+    report.budget_left = max(0, s.sampler_daily_budget - last_day - len(chosen))
+    if chosen or report.flagged_accidental:
+        services.audit.append(db, SAMPLER, "review.sampled", "", {k: v for k, v in report.as_dict().items() if k != "budget_left"})
+    return report
+
+
+def create_tasks(db: Session, recording_id: str, account_id: str, kind: str, priority: float, overlap: bool = False) -> list[ReviewTask]:
+    db.execute(update(Recording).where(Recording.id == recording_id).values(sampled_at=utcnow()))
+    group = new_id()
+    tasks = [
+        ReviewTask(recording_id=recording_id, account_id=account_id, group_id=group, kind=kind, priority=priority)
+        for _ in range(2 if overlap else 1)
+    ]
+    db.add_all(tasks)
+    return tasks
+
+
+def _overlaps(db: Session, recording_ids: list[str]) -> int:
+    if not recording_ids:
+        return 0
+    rows = db.execute(
+        select(ReviewTask.group_id).where(ReviewTask.recording_id.in_(recording_ids)).group_by(ReviewTask.group_id).having(func.count() > 1)
+    ).all()
+    return len(rows)

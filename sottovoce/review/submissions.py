@@ -1,0 +1,113 @@
+"""What a reviewer sends back: a corrected transcript, a skip, or "sensitive content — stop".
+
+A submission stores the corrected text, the word-level edits against the hypothesis
+(substitutions, insertions, deletions), spans marked unintelligible, tags and time spent. Text and
+edits are content: sealed with the account's key. Tags and counts stay in the clear for quality
+statistics and abuse rules.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sottovoce.audit import Actor
+from sottovoce.db.models import Annotation, Recording, ReviewTask
+from sottovoce.db.types import new_id, utcnow
+from sottovoce.errors import InvalidInput
+from sottovoce.recordings.store import latest_hypothesis, open_hypothesis
+from sottovoce.review.edits import word_edits
+from sottovoce.services import Services
+
+ANNOTATION = "annotation"
+TAGS = ("accidental_activation", "not_english")
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=5000)
+    unintelligible: list[int] = Field(default_factory=list, max_length=500)  # word indices in `text`
+    tags: list[str] = Field(default_factory=list, max_length=len(TAGS))
+    pii_misses: int = Field(0, ge=0, le=100)  # personal data the detector missed, marked by the reviewer
+    time_spent_ms: int = Field(0, ge=0, le=24 * 3600 * 1000)
+
+
+def _hypothesis_text(services: Services, db: Session, task: ReviewTask) -> str:
+    recording = db.get(Recording, task.recording_id)
+    hypothesis = latest_hypothesis(db, recording.id)
+    return open_hypothesis(services, db, recording, hypothesis)["text"] if hypothesis else ""
+
+
+def submit(services: Services, db: Session, task: ReviewTask, reviewer: Actor, submission: Submission) -> Annotation:
+    unknown = set(submission.tags) - set(TAGS)
+    if unknown:
+        raise InvalidInput(f"expected tags among {', '.join(TAGS)} but got '{sorted(unknown)[0][:30]}'")
+    text = " ".join(submission.text.split())
+    words = text.split()
+    if any(i >= len(words) for i in submission.unintelligible):
+        raise InvalidInput("an unintelligible mark points past the last word")
+    edits = word_edits(_hypothesis_text(services, db, task), text)
+    annotation_id = new_id()
+    content = {"text": text, "edits": edits, "unintelligible": sorted(set(submission.unintelligible))}
+    annotation = Annotation(
+        id=annotation_id,
+        task_id=task.id,
+        group_id=task.group_id,
+        recording_id=task.recording_id,
+        reviewer_id=reviewer.id,
+        outcome="submitted",
+        sealed_content=services.keys.seal(db, task.account_id, json.dumps(content).encode(), ANNOTATION, annotation_id),
+        tags=",".join(sorted(set(submission.tags))),
+        word_count=len(words),
+        edit_count=len(edits),
+        pii_misses=submission.pii_misses,
+        time_spent_ms=submission.time_spent_ms,
+    )
+    db.add(annotation)
+    _finish(services, task, "done")
+    services.audit.append(db, reviewer, "review.submitted", task.id, {"edits": len(edits), "tags": annotation.tags, "pii_misses": submission.pii_misses})
+    return annotation
+
+
+def skip(services: Services, db: Session, task: ReviewTask, reviewer: Actor, time_spent_ms: int = 0) -> None:
+    """The reviewer passes; the task returns to the queue for someone else."""
+    db.add(Annotation(task_id=task.id, group_id=task.group_id, recording_id=task.recording_id, reviewer_id=reviewer.id, outcome="skipped", time_spent_ms=time_spent_ms))
+    task.status, task.lease_holder, task.lease_expires_at = "queued", None, None
+    services.audit.append(db, reviewer, "review.skipped", task.id, {"duration_s": _duration(db, task)})
+
+
+def stop_sensitive(services: Services, db: Session, task: ReviewTask, reviewer: Actor) -> int:
+    """"Sensitive content — stop listening": the clip leaves review at once, everywhere.
+
+    Every open task of the recording is stopped and its rendered audio deleted; supervisors see
+    only that it happened. Returns how many tasks were stopped.
+    """
+    db.add(Annotation(task_id=task.id, group_id=task.group_id, recording_id=task.recording_id, reviewer_id=reviewer.id, outcome="stopped"))
+    stopped = 0
+    for other in db.scalars(select(ReviewTask).where(ReviewTask.recording_id == task.recording_id, ReviewTask.status.in_(("queued", "leased")))):
+        _finish(services, other, "stopped")
+        stopped += 1
+    services.audit.append(db, reviewer, "review.stopped_sensitive", task.id, {"tasks_stopped": stopped})
+    return stopped
+
+
+def _finish(services: Services, task: ReviewTask, status: str) -> None:
+    task.status = status
+    task.finished_at = utcnow()
+    if task.rendered_blob_id:
+        services.blobs.delete(task.rendered_blob_id)  # a finished task's audio is never served again
+        task.rendered_blob_id = None
+
+
+def _duration(db: Session, task: ReviewTask) -> float:
+    recording = db.get(Recording, task.recording_id)
+    return round(recording.duration_s, 1) if recording else 0.0
+
+
+def open_annotation(services: Services, db: Session, annotation: Annotation) -> dict:
+    account_id = db.get(ReviewTask, annotation.task_id).account_id
+    return json.loads(services.keys.open(db, account_id, annotation.sealed_content, ANNOTATION, annotation.id))

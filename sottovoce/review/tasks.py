@@ -1,0 +1,134 @@
+"""Task leases: a reviewer holds one task at a time; only the lease holder may fetch or submit.
+
+Consent is re-checked when a task is leased and on every audio fetch (DESIGN.md invariant 2); a
+task whose account withdrew consent is ``withdrawn`` and never served again. Leases expire after
+``review_lease_minutes`` without activity; an expired lease goes back to the queue lazily (the
+next lease query treats it as queued), so no sweeper is needed.
+
+Audio leaves only through single-use tickets: a random token (stored hashed) bound to the task,
+the reviewer's session and a short lifetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask
+from sottovoce.db.types import utcnow
+from sottovoce.errors import Conflict, Forbidden, NotFound
+from sottovoce.services import Services
+
+OPEN = ("queued", "leased")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _available(now):
+    """Queued, or leased but expired."""
+    return or_(ReviewTask.status == "queued", and_(ReviewTask.status == "leased", ReviewTask.lease_expires_at < now))
+
+
+def current_lease(db: Session, reviewer_id: str) -> ReviewTask | None:
+    now = utcnow()
+    return db.scalar(
+        select(ReviewTask).where(ReviewTask.lease_holder == reviewer_id, ReviewTask.status == "leased", ReviewTask.lease_expires_at >= now).limit(1)
+    )
+
+
+def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask | None:
+    """The reviewer's current task, or the highest-priority available one (None if the queue is empty).
+
+    A reviewer never gets a second task of an overlap group (the two reviews must be blind), and
+    never a task whose account no longer consents. The caller commits.
+    """
+    held = current_lease(db, reviewer_id)
+    if held is not None:
+        return held
+    now = utcnow()
+    lease_until = now + timedelta(minutes=services.settings.review_lease_minutes)
+    # Groups this reviewer already holds or handled (even skipped): the two reviews stay blind.
+    already_seen = select(ReviewTask.group_id).where(ReviewTask.lease_holder == reviewer_id).union(
+        select(Annotation.group_id).where(Annotation.reviewer_id == reviewer_id)
+    )
+    query = (
+        select(ReviewTask.id)
+        .join(Account, Account.id == ReviewTask.account_id)
+        .where(_available(now), Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen))
+        .order_by(ReviewTask.priority.desc(), ReviewTask.created_at)
+        .limit(8)
+    )
+    for task_id in db.scalars(query).all():
+        # Conditional update: two reviewers asking at once cannot both win the same task.
+        claimed = db.execute(
+            update(ReviewTask)
+            .where(ReviewTask.id == task_id, _available(now))
+            .values(status="leased", lease_holder=reviewer_id, lease_expires_at=lease_until)
+        )
+        if claimed.rowcount == 1:
+            return db.get(ReviewTask, task_id)
+    return None
+
+
+def leased_task(db: Session, task_id: str, reviewer_id: str) -> ReviewTask:
+    """The task, if this reviewer holds a live lease on it; otherwise "not found" (or withdrawn).
+
+    Not found covers other reviewers' tasks, expired leases and unknown ids alike, so a task id
+    reveals nothing to anyone but its lease holder.
+    """
+    task = db.get(ReviewTask, task_id)
+    if task is None or task.lease_holder != reviewer_id:
+        raise NotFound("task")
+    if task.status in ("withdrawn", "stopped"):
+        raise Conflict("this task was withdrawn")
+    if task.status != "leased" or task.lease_expires_at is None or task.lease_expires_at < utcnow():
+        raise NotFound("task")
+    account = db.get(Account, task.account_id)
+    if account is None or not account.consent_human_review:
+        task.status = "withdrawn"  # consent went away between lease and now
+        db.commit()
+        raise Conflict("this task was withdrawn")
+    return task
+
+
+def renew(services: Services, task: ReviewTask) -> None:
+    task.lease_expires_at = utcnow() + timedelta(minutes=services.settings.review_lease_minutes)
+
+
+def release(task: ReviewTask) -> None:
+    """Give a leased task back to the queue (e.g. the reviewer signs out)."""
+    task.status, task.lease_holder, task.lease_expires_at = "queued", None, None
+
+
+def issue_ticket(services: Services, db: Session, task: ReviewTask, session_hash: str) -> str:
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(seconds=services.settings.review_ticket_seconds)
+    db.add(AudioTicket(token_hash=_digest(token), task_id=task.id, session_hash=session_hash, expires_at=expires))
+    return token
+
+
+def redeem_ticket(db: Session, task_id: str, token: str, session_hash: str) -> None:
+    """Use a ticket once; a replayed, expired, foreign-session or wrong-task ticket is refused."""
+    ticket = db.get(AudioTicket, _digest(token)) if token else None
+    if ticket is None or ticket.task_id != task_id or ticket.session_hash != session_hash:
+        raise Forbidden("this audio link is not valid for you")
+    if ticket.used_at is not None or ticket.expires_at < utcnow():
+        raise Forbidden("this audio link was already used or has expired; reload the task")
+    ticket.used_at = utcnow()
+
+
+def queue_counts(db: Session, reviewer_id: str) -> dict[str, int]:
+    from sqlalchemy import func
+
+    now = utcnow()
+    available = db.scalar(
+        select(func.count()).select_from(ReviewTask).join(Account, Account.id == ReviewTask.account_id).where(_available(now), Account.consent_human_review.is_(True))
+    )
+    done = db.scalar(select(func.count()).select_from(Annotation).where(Annotation.reviewer_id == reviewer_id))
+    return {"available": available or 0, "done_by_you": done or 0}

@@ -1,0 +1,118 @@
+"""The reviewer workbench: the queue, the task page, its audio, and what the reviewer sends back.
+
+Every handler loads the task through ``leased_task``, which answers "not found" unless the caller
+holds a live lease on it, and "withdrawn" once consent is gone. Transcript text and audio are
+recorded in the audit log before they leave (fail closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from sottovoce.errors import Conflict
+from sottovoce.review import tasks as task_leases
+from sottovoce.review.projection import reviewer_view
+from sottovoce.review.render import rendered_wav
+from sottovoce.review.submissions import Submission, skip, stop_sensitive, submit
+from sottovoce.services import Services
+from sottovoce.staff.roles import REVIEWER
+from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.policies import StaffPrincipal, staff
+from sottovoce.web.templating import templates
+
+router = APIRouter(prefix="/staff/review", tags=["review"])
+reviewer = staff(REVIEWER)
+
+
+def _session_hash(principal: StaffPrincipal) -> str:
+    return hashlib.sha256(principal.session.token_hash.encode()).hexdigest()
+
+
+def _next_url(services: Services, db: Session, principal: StaffPrincipal) -> str:
+    task = task_leases.lease_next(services, db, principal.user.id)
+    if task is not None:
+        services.audit.append(db, principal.actor, "review.leased", task.id)
+    db.commit()
+    return f"/staff/review/tasks/{task.id}" if task else "/staff/review?empty=1"
+
+
+@router.get("", response_class=HTMLResponse)
+def queue(request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)):
+    counts = task_leases.queue_counts(db, principal.user.id)
+    current = task_leases.current_lease(db, principal.user.id)
+    context = {"principal": principal, "counts": counts, "current": current, "empty": request.query_params.get("empty")}
+    return templates.TemplateResponse(request, "staff/review_queue.html", context)
+
+
+@router.post("/next")
+def next_task(principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    return RedirectResponse(_next_url(services, db, principal), status_code=303)
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    try:
+        task = task_leases.leased_task(db, task_id, principal.user.id)
+    except Conflict:
+        return templates.TemplateResponse(request, "staff/review_withdrawn.html", {"principal": principal}, status_code=409)
+    view = reviewer_view(services, db, task)
+    # The page shows transcript text: audited before it is sent, or not sent at all.
+    services.audit.record(db, principal.actor, "review.transcript_served", task.id)
+    ticket = task_leases.issue_ticket(services, db, task, _session_hash(principal))
+    task_leases.renew(services, task)
+    db.commit()
+    context = {"principal": principal, "view": view, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}"}
+    return templates.TemplateResponse(request, "staff/review_task.html", context)
+
+
+@router.get("/tasks/{task_id}/audio")
+def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal))
+    wav = rendered_wav(services, db, task)
+    services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind})
+    # Inline, never cached, no file name: nothing invites saving the clip.
+    headers = {"Cache-Control": "no-store", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
+    return Response(wav, media_type="audio/wav", headers=headers)
+
+
+@router.get("/tasks/{task_id}/status")
+def task_status(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)):
+    try:
+        task_leases.leased_task(db, task_id, principal.user.id)
+    except Conflict:
+        return JSONResponse({"status": "withdrawn"})
+    return JSONResponse({"status": "leased"})
+
+
+@router.post("/tasks/{task_id}/heartbeat")
+def heartbeat(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    task_leases.renew(services, task)
+    db.commit()
+    return JSONResponse({"status": "leased"})
+
+
+@router.post("/tasks/{task_id}/submit")
+def submit_task(task_id: str, submission: Submission = Body(...), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    submit(services, db, task, principal.actor, submission)
+    return JSONResponse({"next": _next_url(services, db, principal)})
+
+
+@router.post("/tasks/{task_id}/skip")
+def skip_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    skip(services, db, task, principal.actor)
+    return JSONResponse({"next": _next_url(services, db, principal)})
+
+
+@router.post("/tasks/{task_id}/stop")
+def stop_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    stop_sensitive(services, db, task, principal.actor)
+    return JSONResponse({"next": _next_url(services, db, principal)})
