@@ -140,7 +140,7 @@ def create_tasks(db: Session, recording_id: str, account_id: str, kind: str, pri
     db.execute(update(Recording).where(Recording.id == recording_id).values(sampled_at=utcnow()))
     group = new_id()
     tasks = [
-        ReviewTask(recording_id=recording_id, account_id=account_id, group_id=group, kind=kind, priority=priority)
+        ReviewTask(id=new_id(), recording_id=recording_id, account_id=account_id, group_id=group, kind=kind, priority=priority)
         for _ in range(2 if overlap else 1)
     ]
     db.add_all(tasks)

@@ -15,17 +15,26 @@ from fastapi.staticfiles import StaticFiles
 
 from sottovoce.periodic import Periodic
 from sottovoce.recovery import recover
+from sottovoce.retention import sweep as retention_sweep
 from sottovoce.review.jobs import sample_and_queue_renders
 from sottovoce.services import Services
 from sottovoce.web import errors
+from sottovoce.web.api import me as me_api
 from sottovoce.web.api import recordings
+from sottovoce.web.me import auth as me_auth
+from sottovoce.web.me import consent as me_consent
+from sottovoce.web.me import home as me_home
+from sottovoce.web.me import receipts as me_receipts
+from sottovoce.web.me import recordings as me_recordings
+from sottovoce.web.me import retention as me_retention
 from sottovoce.web.policies import public
 from sottovoce.web.security import SecurityHeaders
 from sottovoce.web.staff import admin, audit_log, auth, home, review, supervise
 from sottovoce.web.templating import templates
 from sottovoce.worker import Worker
 
-ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router]
+ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router,
+           me_api.router, me_auth.router, me_home.router, me_recordings.router, me_consent.router, me_retention.router, me_receipts.router]
 STATIC = Path(__file__).parent / "static"
 
 
@@ -42,9 +51,14 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         if run_worker:
             interval = services.settings.sampler_interval_minutes * 60
             sampler = Periodic("sampler", interval, lambda: sample_and_queue_renders(services)).start()
+        sweeper = None
+        if run_worker and services.settings.retention_sweep_minutes > 0:
+            sweeper = Periodic("retention", services.settings.retention_sweep_minutes * 60, lambda: retention_sweep(services)).start()
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.stop()
             if sampler is not None:
                 sampler.stop()
             if worker is not None:

@@ -16,8 +16,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from sottovoce.audit import Actor
-from sottovoce.db.models import Device, StaffSession, StaffUser
+from sottovoce.db.models import Account, AccountSession, Device, StaffSession, StaffUser
 from sottovoce.errors import Forbidden, SottovoceError
+from sottovoce.holder import signin as account_signin
 from sottovoce.services import Services
 from sottovoce.staff import sessions as staff_sessions
 from sottovoce.web.deps import current_device, get_db, get_services
@@ -117,3 +118,35 @@ def api_routes(app) -> list:
 
     walk(app.routes)
     return found
+
+
+# --- account holders (issue 5) --------------------------------------------------------------------
+
+ACCOUNT_COOKIE = "__Host-sv_account"
+
+
+@dataclass
+class AccountPrincipal:
+    """A signed-in account holder. Every query a route makes for it filters by ``account.id``."""
+
+    account: Account
+    session: AccountSession
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.account.id, "account")
+
+
+def account_holder() -> Callable:
+    """A signed-in account holder (own cookie and session table, never a staff session)."""
+
+    async def account_member(
+        request: Request, db: Session = Depends(get_db), services: Services = Depends(get_services)
+    ) -> AccountPrincipal:
+        session, account = account_signin.resolve(services, db, request.cookies.get(ACCOUNT_COOKIE, ""))
+        await check_csrf(request, session.csrf_token)
+        principal = AccountPrincipal(account, session)
+        request.state.principal = principal
+        return principal
+
+    return _label(account_member, "account")

@@ -1,15 +1,21 @@
-"""POST /api/v1/recordings: a device sends one utterance (multipart: audio + JSON metadata)."""
+"""The device API: POST /api/v1/recordings sends one utterance (multipart: audio + JSON metadata);
+DELETE /api/v1/recordings/last and DELETE /api/v1/recordings?since=ISO8601 delete what this device
+just sent ("delete what I just said"), through the one deletion cascade."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.db.models import Device
-from sottovoce.errors import InvalidInput
+from sottovoce.audit import Actor
+from sottovoce.db.models import Device, Recording
+from sottovoce.deletion import delete_recordings
+from sottovoce.errors import InvalidInput, NotFound
+from sottovoce.holder.view import parse_instant
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.services import Services
@@ -46,3 +52,49 @@ async def create_recording(
         status_code=202,
         headers={"Cache-Control": "no-store"},
     )
+
+
+# --- "delete what I just said" (issue 5): a device deletes its own recent recordings -------------
+
+
+def _device_delete(services: Services, db: Session, device: Device, ids: list[str]) -> JSONResponse:
+    receipt = delete_recordings(services, db, device.account_id, ids, Actor(device.id, "device"), "device-api")
+    deleted = receipt["counts"].get("recordings", 0) if receipt else 0
+    return JSONResponse({"deleted": deleted, "receipt": receipt}, headers={"Cache-Control": "no-store"})
+
+
+@router.delete("/last")
+def delete_last(
+    device: Device = Depends(device_policy()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> JSONResponse:
+    """This device's most recently received recording, and everything derived from it."""
+    latest = db.scalar(
+        select(Recording.id)
+        .where(Recording.device_id == device.id, Recording.account_id == device.account_id)
+        .order_by(Recording.received_at.desc(), Recording.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        raise NotFound("recording")
+    return _device_delete(services, db, device, [latest])
+
+
+@router.delete("")
+def delete_since(
+    since: str = Query(max_length=40),
+    device: Device = Depends(device_policy()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> JSONResponse:
+    """This device's recordings captured at or after ``since`` (ISO-8601 with a time zone)."""
+    start = parse_instant(since, "since")
+    ids = list(
+        db.scalars(
+            select(Recording.id).where(
+                Recording.device_id == device.id, Recording.account_id == device.account_id, Recording.captured_at >= start
+            )
+        )
+    )
+    return _device_delete(services, db, device, ids)

@@ -69,7 +69,10 @@
     speedIndex = Math.min(speeds.length - 1, Math.max(0, speedIndex + delta));
     audio.playbackRate = speeds[speedIndex];
     document.getElementById("speed").textContent = speeds[speedIndex].toFixed(2) + "×";
+    task.dataset.speed = String(speeds[speedIndex]);
   }
+  audio.addEventListener("play", () => { task.dataset.playing = "1"; });
+  audio.addEventListener("pause", () => { task.dataset.playing = "0"; });
   audio.addEventListener("timeupdate", () => {
     document.getElementById("clock").textContent = audio.currentTime.toFixed(1);
     for (const input of words()) {

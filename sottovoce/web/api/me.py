@@ -1,0 +1,161 @@
+"""/api/v1/me: the account holder's JSON API, the same data as the /me pages, plus the audio of
+their own recordings and the streamed export (which the pages link to).
+
+Authentication is the account holder's session cookie; unsafe methods carry the session's CSRF
+token in ``X-CSRF-Token`` (GET /api/v1/me returns it). Every query filters by the signed-in account.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from sottovoce import consent
+from sottovoce.audio import to_wav
+from sottovoce.deletion import delete_recordings
+from sottovoce.errors import InvalidInput
+from sottovoce.export import start_export
+from sottovoce.holder import view
+from sottovoce.recordings.store import get_recording, load_audio
+from sottovoce.retention import set_retention
+from sottovoce.services import Services
+from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.policies import AccountPrincipal, account_holder
+
+router = APIRouter(prefix="/api/v1/me", tags=["account holder"])
+CHANNEL = "dashboard"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class SwitchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: bool
+
+
+class RetentionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    retention: str
+
+
+@router.get("")
+def me(holder: AccountPrincipal = Depends(account_holder())) -> dict:
+    return {**view.account_summary(holder.account), "csrf_token": holder.session.csrf_token}
+
+
+@router.get("/recordings")
+def list_recordings(
+    page: int = Query(1, ge=1, le=1_000_000),
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    return view.recordings_page(services, db, holder.account.id, page).as_dict()
+
+
+@router.get("/recordings/{recording_id}")
+def show_recording(
+    recording_id: str,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    return view.recording_detail(services, db, holder.account.id, recording_id)
+
+
+@router.get("/recordings/{recording_id}/audio")
+def recording_audio(
+    recording_id: str,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> Response:
+    recording = get_recording(db, recording_id, account_id=holder.account.id)
+    wav = to_wav(load_audio(services, db, recording))
+    return Response(wav, media_type="audio/wav", headers={**NO_STORE, "Content-Disposition": 'inline; filename="recording.wav"'})
+
+
+@router.delete("/recordings/{recording_id}")
+def delete_recording(
+    recording_id: str,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    recording = get_recording(db, recording_id, account_id=holder.account.id)
+    receipt = delete_recordings(services, db, holder.account.id, [recording.id], holder.actor, CHANNEL)
+    return {"deleted": receipt["counts"].get("recordings", 0), "receipt": receipt}
+
+
+@router.delete("/recordings")
+def delete_many(
+    start: str | None = Query(None, alias="from", max_length=40),
+    end: str | None = Query(None, alias="to", max_length=40),
+    everything: bool = Query(False, alias="all"),
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    """?from=&to= (ISO-8601 dates or date-times, inclusive) deletes a range; ?all=true everything."""
+    account_id = holder.account.id
+    if everything:
+        if start or end:
+            raise InvalidInput("give either all=true or a from/to range, not both")
+        ids = view.all_ids(db, account_id)
+    elif start or end:
+        first = view.parse_instant(start, "from") if start else None
+        last = view.parse_instant(end, "to", end_of_day=True) if end else None
+        ids = view.ids_in_range(db, account_id, first, last)
+    else:
+        raise InvalidInput("give a range (from, to) or all=true")
+    receipt = delete_recordings(services, db, account_id, ids, holder.actor, CHANNEL)
+    return {"deleted": receipt["counts"].get("recordings", 0) if receipt else 0, "receipt": receipt}
+
+
+@router.put("/consent/{purpose}")
+def change_consent(
+    purpose: str,
+    body: SwitchBody,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    withdrawn = consent.set_consent(services, db, holder.account, purpose, body.value, holder.actor, channel=CHANNEL)
+    db.commit()
+    return {**view.account_summary(holder.account)["consent"][purpose], "withdrawn_tasks": withdrawn}
+
+
+@router.put("/retention")
+def change_retention(
+    body: RetentionBody,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    set_retention(services, db, holder.account, body.retention, holder.actor, channel=CHANNEL)
+    db.commit()
+    return view.account_summary(holder.account)["retention"]
+
+
+@router.get("/receipts")
+def list_receipts(holder: AccountPrincipal = Depends(account_holder()), db: Session = Depends(get_db)) -> dict:
+    return {"receipts": view.receipts(db, holder.account.id)}
+
+
+@router.get("/receipts/{receipt_id}")
+def show_receipt(receipt_id: str, holder: AccountPrincipal = Depends(account_holder()), db: Session = Depends(get_db)) -> dict:
+    return view.receipt(db, holder.account.id, receipt_id)
+
+
+@router.get("/export")
+def export(
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> StreamingResponse:
+    """A zip of all audio and a JSON of all data held, streamed (export.py)."""
+    filename, chunks = start_export(services, db, holder.account.id, holder.actor, CHANNEL)
+    return StreamingResponse(
+        chunks, media_type="application/zip", headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
+    )

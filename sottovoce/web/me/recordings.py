@@ -1,0 +1,75 @@
+"""One recording's page, and deleting one recording, a date range, or everything."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
+
+from sottovoce.deletion import delete_recordings
+from sottovoce.errors import InvalidInput
+from sottovoce.holder import view
+from sottovoce.recordings.store import get_recording
+from sottovoce.services import Services
+from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.me import render
+from sottovoce.web.policies import AccountPrincipal, account_holder
+
+router = APIRouter(prefix="/me/recordings", tags=["account holder"])
+DASHBOARD = "dashboard"
+
+
+@router.get("/{recording_id}", response_class=HTMLResponse)
+def show(
+    request: Request,
+    recording_id: str,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> HTMLResponse:
+    recording = view.recording_detail(services, db, holder.account.id, recording_id)
+    return render(request, "recording.html", holder, {"recording": recording})
+
+
+@router.post("/{recording_id}/delete")
+def delete_one(
+    recording_id: str,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+):
+    recording = get_recording(db, recording_id, account_id=holder.account.id)  # "not found" for others' ids
+    receipt = delete_recordings(services, db, holder.account.id, [recording.id], holder.actor, DASHBOARD)
+    return RedirectResponse(f"/me/receipts/{receipt['id']}", status_code=303)
+
+
+@router.post("/delete")
+def delete_many(
+    request: Request,
+    scope: str = Form(max_length=10),
+    start: str = Form("", max_length=40),
+    end: str = Form("", max_length=40),
+    confirm: str = Form("", max_length=10),
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+):
+    """scope=range deletes recordings captured from ``start`` to ``end`` (dates, inclusive);
+    scope=all deletes every recording and needs confirm=yes."""
+    account_id = holder.account.id
+    if scope == "range":
+        if not start and not end:
+            raise InvalidInput("give a start date, an end date, or both")
+        first = view.parse_instant(start, "start") if start else None
+        last = view.parse_instant(end, "end", end_of_day=True) if end else None
+        ids = view.ids_in_range(db, account_id, first, last)
+    elif scope == "all":
+        if confirm != "yes":
+            raise InvalidInput("tick the box to confirm that everything should be deleted")
+        ids = view.all_ids(db, account_id)
+    else:
+        raise InvalidInput("expected scope 'range' or 'all'")
+    receipt = delete_recordings(services, db, account_id, ids, holder.actor, DASHBOARD)
+    if receipt is None:
+        return render(request, "message.html", holder, {"title": "Nothing to delete", "message": "No recordings matched, so nothing was deleted."})
+    return RedirectResponse(f"/me/receipts/{receipt['id']}", status_code=303)

@@ -1,0 +1,26 @@
+"""The retention choice: 3 months, 18 months, or until the holder deletes (retention.py enforces it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from sottovoce.retention import set_retention
+from sottovoce.services import Services
+from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.policies import AccountPrincipal, account_holder
+
+router = APIRouter(prefix="/me", tags=["account holder"])
+
+
+@router.post("/retention")
+def change(
+    retention: str = Form(max_length=16),
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+):
+    set_retention(services, db, holder.account, retention, holder.actor, channel="dashboard")
+    db.commit()
+    return RedirectResponse("/me/#retention", status_code=303)
