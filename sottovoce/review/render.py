@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy.orm import Session
 
-from sottovoce.audio import SAMPLE_RATE, from_pcm16, to_pcm16, to_wav
+from sottovoce.audio import SAMPLE_RATE, to_wav
 from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.recordings.store import latest_hypothesis, load_audio, open_hypothesis
 from sottovoce.services import Services
@@ -45,7 +45,8 @@ def render_task(services: Services, db: Session, task: ReviewTask) -> None:
     context = RenderContext(task, words)
     for step in RENDER_STEPS:
         samples = step(samples, context)
-    sealed = services.keys.seal(db, task.account_id, to_pcm16(samples), RENDERED, task.id)
+    # Sealed as the finished WAV, so serving it is one decryption and nothing else.
+    sealed = services.keys.seal(db, task.account_id, to_wav(samples, SAMPLE_RATE), RENDERED, task.id)
     task.rendered_blob_id = services.blobs.put(sealed)
     task.render_params = json.dumps(context.params, sort_keys=True)
 
@@ -55,5 +56,4 @@ def rendered_wav(services: Services, db: Session, task: ReviewTask) -> bytes:
     if not task.rendered_blob_id:
         render_task(services, db, task)
         db.commit()
-    sealed = services.blobs.get(task.rendered_blob_id)
-    return to_wav(from_pcm16(services.keys.open(db, task.account_id, sealed, RENDERED, task.id)), SAMPLE_RATE)
+    return services.keys.open(db, task.account_id, services.blobs.get(task.rendered_blob_id), RENDERED, task.id)

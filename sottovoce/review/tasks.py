@@ -35,6 +35,15 @@ def _available(now):
     return or_(ReviewTask.status == "queued", and_(ReviewTask.status == "leased", ReviewTask.lease_expires_at < now))
 
 
+def requeue_expired(db: Session, now) -> None:
+    """Expired leases go back to the queue (checked lazily, at the next lease; no sweeper needed)."""
+    db.execute(
+        update(ReviewTask)
+        .where(ReviewTask.status == "leased", ReviewTask.lease_expires_at < now)
+        .values(status="queued", lease_holder=None, lease_expires_at=None)
+    )
+
+
 def current_lease(db: Session, reviewer_id: str) -> ReviewTask | None:
     now = utcnow()
     return db.scalar(
@@ -53,6 +62,7 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
         return held
     now = utcnow()
     lease_until = now + timedelta(minutes=services.settings.review_lease_minutes)
+    requeue_expired(db, now)
     # Groups this reviewer already holds or handled (even skipped): the two reviews stay blind.
     already_seen = select(ReviewTask.group_id).where(ReviewTask.lease_holder == reviewer_id).union(
         select(Annotation.group_id).where(Annotation.reviewer_id == reviewer_id)
@@ -60,15 +70,15 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
     query = (
         select(ReviewTask.id)
         .join(Account, Account.id == ReviewTask.account_id)
-        .where(_available(now), Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen))
-        .order_by(ReviewTask.priority.desc(), ReviewTask.created_at)
+        .where(ReviewTask.status == "queued", Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen))
+        .order_by(ReviewTask.priority.desc())  # walks ix_review_tasks_queue (status, priority) backwards
         .limit(8)
     )
     for task_id in db.scalars(query).all():
         # Conditional update: two reviewers asking at once cannot both win the same task.
         claimed = db.execute(
             update(ReviewTask)
-            .where(ReviewTask.id == task_id, _available(now))
+            .where(ReviewTask.id == task_id, ReviewTask.status == "queued")
             .values(status="leased", lease_holder=reviewer_id, lease_expires_at=lease_until)
         )
         if claimed.rowcount == 1:
