@@ -53,21 +53,22 @@ def reviewer_view(services: Services, db: Session, task: ReviewTask) -> Reviewer
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
     threshold = services.settings.review_low_confidence
     entities = PII_TAGGER[0]([w["word"] for w in words])
-    return ReviewerView(
-        task_id=task.id,
-        status=task.status,
-        duration_s=round(recording.duration_s, 1),
-        words=[
+    shown: list[ReviewWord] = []
+    for w, entity in zip(words, entities):
+        if entity and shown and shown[-1].pii == entity:
+            # One placeholder per run of personal data: extend it over the next word.
+            last = shown[-1]
+            shown[-1] = ReviewWord(last.index, last.text, last.start, round(w["end"], 2), min(last.confidence, round(w["confidence"], 2)), last.low, entity)
+            continue
+        shown.append(
             ReviewWord(
-                index=i,
+                index=len(shown),
                 text=f"[{entity}]" if entity else w["word"],
                 start=round(w["start"], 2),
                 end=round(w["end"], 2),
                 confidence=round(w["confidence"], 2),
-                low=w["confidence"] < threshold,
+                low=w["confidence"] < threshold and not entity,
                 pii=entity,
             )
-            for i, (w, entity) in enumerate(zip(words, entities))
-        ],
-        low_threshold=threshold,
-    )
+        )
+    return ReviewerView(task_id=task.id, status=task.status, duration_s=round(recording.duration_s, 1), words=shown, low_threshold=threshold)

@@ -31,7 +31,7 @@ class RenderContext:
 
 
 Step = Callable[[np.ndarray, RenderContext], np.ndarray]
-RENDER_STEPS: list[Step] = []
+RENDER_STEPS: list[Step] = []  # filled by review/deidentify.py (imported by the app and the worker)
 
 
 def render_task(services: Services, db: Session, task: ReviewTask) -> None:

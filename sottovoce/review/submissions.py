@@ -18,8 +18,8 @@ from sottovoce.audit import Actor
 from sottovoce.db.models import Annotation, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
 from sottovoce.errors import InvalidInput
-from sottovoce.recordings.store import latest_hypothesis, open_hypothesis
 from sottovoce.review.edits import word_edits
+from sottovoce.review.projection import reviewer_view
 from sottovoce.services import Services
 
 ANNOTATION = "annotation"
@@ -37,9 +37,9 @@ class Submission(BaseModel):
 
 
 def _hypothesis_text(services: Services, db: Session, task: ReviewTask) -> str:
-    recording = db.get(Recording, task.recording_id)
-    hypothesis = latest_hypothesis(db, recording.id)
-    return open_hypothesis(services, db, recording, hypothesis)["text"] if hypothesis else ""
+    """The hypothesis as the reviewer saw it (PII runs as placeholders), so the edits compare like
+    with like and personal data never enters the stored edits or the training pairs."""
+    return " ".join(word.text for word in reviewer_view(services, db, task).words)
 
 
 def submit(services: Services, db: Session, task: ReviewTask, reviewer: Actor, submission: Submission) -> Annotation:

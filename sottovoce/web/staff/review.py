@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from sottovoce.errors import Conflict
+import sottovoce.review.deidentify  # noqa: F401  (reviewers only ever get de-identified views)
 from sottovoce.review import tasks as task_leases
 from sottovoce.review.projection import reviewer_view
 from sottovoce.review.render import rendered_wav
