@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy.orm import Session
 
 from sottovoce.errors import Conflict
+from sottovoce.forensics.tracing import mark_wav
 import sottovoce.review.deidentify  # noqa: F401  (reviewers only ever get de-identified views)
 from sottovoce.review import tasks as task_leases
 from sottovoce.review.projection import reviewer_view
@@ -74,7 +75,8 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
 def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
     task = task_leases.leased_task(db, task_id, principal.user.id)
     task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal))
-    wav = rendered_wav(services, db, task)
+    # The served clip names its receiver: a per-reviewer, per-task forensic watermark.
+    wav = mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id)
     services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind})
     # Inline, never cached, no file name: nothing invites saving the clip.
     headers = {"Cache-Control": "no-store", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
