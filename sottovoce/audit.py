@@ -81,6 +81,8 @@ class AuditLog:
         self._lock = threading.Lock()  # appends from one process queue here instead of retrying
         self._signing_key: Ed25519PrivateKey | None = None
         self._last_checkpoint: tuple[int, float] | None = None
+        # Called with (session, event) after each append, in the same transaction (abuse.py).
+        self.listeners: list = []
 
     # -- appending -------------------------------------------------------------------------------
 
@@ -103,7 +105,8 @@ class AuditLog:
         )
         db.add(event)
         db.flush()
-        db.info["audit_appended"] = True
+        for listener in self.listeners:
+            listener(db, event)
         return event
 
     def record(self, db: Session, actor: Actor, action: str, subject: str = "", details: dict | None = None) -> AuditEvent:

@@ -53,6 +53,11 @@ class Services:
             ),
         )
 
+    def __post_init__(self) -> None:
+        from sottovoce.abuse import on_event
+
+        self.audit.listeners.append(on_event(self))  # abuse rules see every event as it is written
+
     @cached_property
     def recognizer(self):
         """Loaded on first use: the web process that only ingests external hypotheses never pays for it."""

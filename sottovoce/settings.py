@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     accidental_grace_hours: float = Field(
         24.0, ge=0, description="Recordings flagged as likely accidental activations are deleted this long after they arrive."
     )
+    abuse_replay_max: int = Field(3, ge=1, description="Times one clip may be served to one reviewer in an hour before an alert.")
+    abuse_volume_min: int = Field(60, ge=1, description="Clips per hour below which the volume rule never fires.")
+    abuse_volume_factor: float = Field(3.0, gt=1, description="Alert when the last hour exceeds this multiple of the reviewer's hourly norm.")
+    abuse_shift_start_hour: int = Field(6, ge=0, le=23, description="Start of the review shift (UTC hour).")
+    abuse_shift_end_hour: int = Field(22, ge=0, le=24, description="End of the review shift (UTC hour).")
+    abuse_denied_max: int = Field(3, ge=1, description="Audio fetches without a lease (in 10 minutes) that raise an alert.")
+    abuse_skip_min: int = Field(5, ge=1, description="Skips among the last 20 outcomes before the cherry-picking rule looks.")
+    abuse_audio_per_minute: int = Field(12, ge=1, description="Audio fetches per reviewer per minute before 429 and an alert.")
+    abuse_suspend_rules: str = Field(
+        "replay,no_lease,volume,rate_limit", description="Comma-separated rules that also suspend the reviewer's leases."
+    )
     host: str = Field("127.0.0.1", description="Address `sottovoce serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `sottovoce serve` listens on.")
 

@@ -69,7 +69,8 @@ def submit(services: Services, db: Session, task: ReviewTask, reviewer: Actor, s
     )
     db.add(annotation)
     _finish(services, task, "done")
-    services.audit.append(db, reviewer, "review.submitted", task.id, {"edits": len(edits), "tags": annotation.tags, "pii_misses": submission.pii_misses})
+    details = {"edits": len(edits), "tags": annotation.tags, "pii_misses": submission.pii_misses, "duration_s": _duration(db, task)}
+    services.audit.append(db, reviewer, "review.submitted", task.id, details)
     return annotation
 
 

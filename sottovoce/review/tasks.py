@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask
+from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
 from sottovoce.errors import Conflict, Forbidden, NotFound
 from sottovoce.services import Services
@@ -60,6 +60,8 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
     held = current_lease(db, reviewer_id)
     if held is not None:
         return held
+    if db.scalar(select(StaffUser.review_suspended).where(StaffUser.id == reviewer_id)):
+        raise Forbidden("your review access is suspended pending a privacy officer's check")
     now = utcnow()
     lease_until = now + timedelta(minutes=services.settings.review_lease_minutes)
     requeue_expired(db, now)

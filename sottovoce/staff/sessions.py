@@ -29,6 +29,20 @@ ANONYMOUS = Actor("anonymous", "anonymous")
 TOUCH_EVERY = timedelta(seconds=30)
 
 
+def network_tag(services: Services, client_addr: str) -> str:
+    """A keyed hash of the client's network (/24 for IPv4, /48 for IPv6): the abuse rules can tell
+    a new network from a known one without the audit log holding addresses."""
+    import hmac
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(client_addr)
+        network = ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False)
+    except ValueError:
+        network = client_addr
+    return hmac.new(services.keys.derived_key("network-tag"), str(network).encode(), "sha256").hexdigest()[:16]
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -90,7 +104,7 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
         created_at=now, last_seen_at=now, client_addr=client_addr[:64],
     )
     db.add(session)
-    services.audit.append(db, Actor(user.id, user.role), "staff.login", user.id)
+    services.audit.append(db, Actor(user.id, user.role), "staff.login", user.id, {"net": network_tag(services, client_addr)})
     db.commit()
     return SignedIn(token, session, user)
 

@@ -70,7 +70,7 @@ def test_full_review_flow(app_client, reviewer, one_task, services):
         assert content["unintelligible"] == [4]
         assert db.get(ReviewTask, task_id).status == "done" and db.get(ReviewTask, task_id).rendered_blob_id is None
         actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject == task_id)).all()
-    assert actions == ["review.leased", "review.transcript_served", "review.audio_served", "review.submitted"]
+    assert actions == ["review.leased", "review.transcript_served", "review.audio_served", "review.audio_denied", "review.submitted"]
 
 
 def test_submit_needs_the_csrf_header(app_client, reviewer, one_task):
@@ -122,3 +122,27 @@ def test_skip_returns_the_task_to_others(app_client, reviewer, one_task, service
     with services.sessions() as db:
         assert db.get(ReviewTask, app_client.task_id).status == "queued"
         assert db.scalar(select(Annotation.outcome)) == "skipped"
+
+
+def test_audio_fetch_rate_limit_answers_429_and_alerts(app_client, reviewer, one_task, services):
+    services.settings.abuse_audio_per_minute = 3
+    services.settings.abuse_replay_max = 100
+    task_id = one_task[0]
+    open_task(app_client)
+    statuses = []
+    for _ in range(4):
+        page = app_client.get(f"/staff/review/tasks/{task_id}")
+        url = re.search(r'data-audio="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+        statuses.append(app_client.get(url, headers=JSON).status_code)
+    assert statuses == [200, 200, 200, 429]
+    from sottovoce.db.models import Alert
+
+    with services.sessions() as db:
+        assert [a.rule for a in db.scalars(select(Alert)) if a.rule != "off_shift"] == ["rate_limit"]  # off_shift depends on the hour
+
+
+def test_audio_without_a_lease_is_refused_and_recorded(app_client, reviewer, one_task, services):
+    refused = app_client.get(f"/staff/review/tasks/{one_task[0]}/audio?ticket=guess", headers=JSON)
+    assert refused.status_code == 404
+    with services.sessions() as db:
+        assert db.scalar(select(AuditEvent.action).where(AuditEvent.action == "review.audio_denied")) == "review.audio_denied"

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sottovoce.errors import Conflict
+from sottovoce import abuse
+from sottovoce.errors import Conflict, SottovoceError, TooManyRequests
 from sottovoce.forensics.tracing import mark_wav
 import sottovoce.review.deidentify  # noqa: F401  (reviewers only ever get de-identified views)
 from sottovoce.review import tasks as task_leases
@@ -73,8 +74,18 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
 
 @router.get("/tasks/{task_id}/audio")
 def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
-    task = task_leases.leased_task(db, task_id, principal.user.id)
-    task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal))
+    try:
+        task = task_leases.leased_task(db, task_id, principal.user.id)
+        task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal))
+    except SottovoceError:
+        # Fetching audio without a lease or a valid link is what exfiltration looks like: record it.
+        db.rollback()
+        services.audit.record(db, principal.actor, "review.audio_denied", task_id[:64])
+        raise
+    if abuse.audio_fetches_last_minute(db, principal.user.id) >= services.settings.abuse_audio_per_minute:
+        abuse.raise_alert(services, db, "rate_limit", principal.user.id, "audio fetch rate limit reached")
+        db.commit()
+        raise TooManyRequests("too many clips in a minute; slow down")
     # The served clip names its receiver: a per-reviewer, per-task forensic watermark.
     wav = mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id)
     services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind})

@@ -1,0 +1,189 @@
+"""Abuse detection: rules over the audit stream, evaluated as each event is appended.
+
+Each rule looks at the new event and the recent history of the same staff member and returns a
+reason when it fires. A fired rule writes an ``Alert`` for privacy officers (their page and the
+audit log) and, for the rules in ``ABUSE_SUSPEND_RULES``, suspends the reviewer: their leases are
+released and no new task is leased to them until an officer resolves the alert.
+
+Rules and their thresholds (settings ``ABUSE_*``):
+- replay: one clip's audio served to the same reviewer more than N times in an hour;
+- volume: audio fetches in the last hour far above the reviewer's own hourly norm;
+- off_shift: review activity outside the shift hours;
+- no_lease: attempts to fetch audio without a live lease or a valid ticket;
+- cherry_picking: many skips of long clips while only short ones are submitted;
+- new_network: a sign-in from a network this staff member has not used before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sottovoce.audit import Actor
+from sottovoce.db.models import Alert, AuditEvent, ReviewTask, StaffUser
+from sottovoce.db.types import utcnow
+from sottovoce.settings import Settings
+
+DETECTOR = Actor.system("abuse-detector")
+Rule = Callable[[Session, AuditEvent, Settings], str | None]
+RULES: dict[str, Rule] = {}
+
+
+def rule(name: str) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        RULES[name] = fn
+        return fn
+
+    return register
+
+
+def _at(event: AuditEvent) -> datetime:
+    return datetime.strptime(event.at, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _count(db: Session, actor: str, action: str, since: datetime, subject: str | None = None) -> int:
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == actor, AuditEvent.action == action, AuditEvent.at >= _iso(since))
+    if subject is not None:
+        query = query.where(AuditEvent.subject == subject)
+    return db.scalar(query) or 0
+
+
+@rule("replay")
+def replayed_clip(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    if event.action != "review.audio_served":
+        return None
+    n = _count(db, event.actor, event.action, _at(event) - timedelta(hours=1), event.subject)
+    return f"one clip served {n} times within an hour (limit {s.abuse_replay_max})" if n > s.abuse_replay_max else None
+
+
+@rule("volume")
+def unusual_volume(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    if event.action != "review.audio_served":
+        return None
+    now = _at(event)
+    last_hour = _count(db, event.actor, event.action, now - timedelta(hours=1))
+    if last_hour <= s.abuse_volume_min:
+        return None
+    week = _count(db, event.actor, event.action, now - timedelta(days=7)) - last_hour
+    norm = week / (7 * 24 - 1)
+    if last_hour > s.abuse_volume_factor * max(norm, 1.0):
+        return f"{last_hour} clips in the last hour against a norm of {norm:.1f} per hour"
+    return None
+
+
+@rule("off_shift")
+def outside_shift(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    if event.role != "reviewer" or not event.action.startswith("review."):
+        return None
+    hour = _at(event).hour
+    start, end = s.abuse_shift_start_hour, s.abuse_shift_end_hour
+    on_shift = start <= hour < end if start <= end else (hour >= start or hour < end)
+    return None if on_shift else f"review activity at {hour:02d}:00 UTC, outside the {start:02d}-{end:02d} shift"
+
+
+@rule("no_lease")
+def audio_without_lease(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    if event.action != "review.audio_denied":
+        return None
+    n = _count(db, event.actor, event.action, _at(event) - timedelta(minutes=10))
+    return f"{n} audio fetches without a lease or valid link in 10 minutes" if n >= s.abuse_denied_max else None
+
+
+@rule("cherry_picking")
+def skips_long_clips(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    if event.action not in ("review.skipped", "review.submitted"):
+        return None
+    recent = db.execute(
+        select(AuditEvent.action, AuditEvent.details)
+        .where(AuditEvent.actor == event.actor, AuditEvent.action.in_(("review.skipped", "review.submitted")))
+        .order_by(AuditEvent.seq.desc())
+        .limit(20)
+    ).all()
+    skipped = [json.loads(d).get("duration_s", 0.0) for a, d in recent if a == "review.skipped"]
+    kept = [json.loads(d).get("duration_s", 0.0) for a, d in recent if a == "review.submitted"]
+    if len(skipped) < s.abuse_skip_min or not kept:
+        return None
+    mean_skipped, mean_kept = sum(skipped) / len(skipped), sum(kept) / len(kept)
+    if mean_skipped >= 2 * max(mean_kept, 0.1):
+        return f"{len(skipped)} skips of clips averaging {mean_skipped:.1f} s while submitting clips of {mean_kept:.1f} s"
+    return None
+
+
+@rule("new_network")
+def new_network(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    if event.action != "staff.login":
+        return None
+    network = json.loads(event.details).get("net")
+    if not network:
+        return None
+    earlier = db.scalars(
+        select(AuditEvent.details).where(AuditEvent.actor == event.actor, AuditEvent.action == "staff.login", AuditEvent.seq < event.seq)
+    ).all()
+    if not earlier:
+        return None  # the first sign-in has nothing to compare with
+    seen = {json.loads(d).get("net") for d in earlier}
+    return None if network in seen else "sign-in from a network not used before"
+
+
+def on_event(services) -> Callable[[Session, AuditEvent], None]:
+    """The audit log listener: run every rule on each new event, in the same transaction."""
+
+    def listen(db: Session, event: AuditEvent) -> None:
+        if event.action.startswith("abuse.") or event.role in ("system", "operator", "anonymous", "account"):
+            return
+        for name, check in RULES.items():
+            reason = check(db, event, services.settings)
+            if reason and not _recently_alerted(db, name, event.actor):
+                raise_alert(services, db, name, event.actor, reason)
+
+    return listen
+
+
+def _recently_alerted(db: Session, name: str, staff_id: str) -> bool:
+    since = utcnow() - timedelta(hours=1)
+    return db.scalar(select(func.count()).select_from(Alert).where(Alert.rule == name, Alert.staff_id == staff_id, Alert.at >= since, Alert.resolved_at.is_(None))) > 0
+
+
+def raise_alert(services, db: Session, name: str, staff_id: str, reason: str) -> Alert:
+    suspend = name in {r.strip() for r in services.settings.abuse_suspend_rules.split(",") if r.strip()}
+    alert = Alert(rule=name, staff_id=staff_id, details=json.dumps({"reason": reason}), suspended=suspend)
+    db.add(alert)
+    if suspend:
+        suspend_reviewer(db, staff_id)
+    db.flush()
+    services.audit.append(db, DETECTOR, "abuse.alert", staff_id, {"rule": name, "alert": alert.id, "suspended": suspend})
+    return alert
+
+
+def suspend_reviewer(db: Session, staff_id: str) -> None:
+    db.execute(update(StaffUser).where(StaffUser.id == staff_id).values(review_suspended=True))
+    db.execute(
+        update(ReviewTask)
+        .where(ReviewTask.lease_holder == staff_id, ReviewTask.status == "leased")
+        .values(status="queued", lease_holder=None, lease_expires_at=None)
+    )
+
+
+def resolve(services, db: Session, alert_id: str, officer: Actor, lift_suspension: bool) -> Alert:
+    from sottovoce.errors import NotFound
+
+    alert = db.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound("alert")
+    alert.resolved_at, alert.resolved_by = utcnow(), officer.id
+    if lift_suspension:
+        db.execute(update(StaffUser).where(StaffUser.id == alert.staff_id).values(review_suspended=False))
+    services.audit.append(db, officer, "abuse.resolved", alert.id, {"lifted": lift_suspension})
+    return alert
+
+
+def audio_fetches_last_minute(db: Session, staff_id: str) -> int:
+    return _count(db, staff_id, "review.audio_served", utcnow().replace(tzinfo=None) - timedelta(minutes=1))
