@@ -1,8 +1,9 @@
-"""The transcription job: decrypt in memory, recognize, seal the hypothesis."""
+"""The transcription job: decrypt in memory, recognize with the active model version, seal the hypothesis."""
 
 from __future__ import annotations
 
 from sottovoce.db.models import Recording
+from sottovoce.learning.registry import active_params, apply_version
 from sottovoce.recordings.ingest import TRANSCRIBE
 from sottovoce.recordings.store import add_hypothesis, load_audio
 from sottovoce.services import Services
@@ -16,8 +17,10 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
         if recording is None or recording.status != "pending":
             return  # deleted meanwhile, or already done by an earlier attempt
         samples = load_audio(services, db, recording)
+    version_id, params = active_params(services)
     try:
-        transcript = services.recognizer.transcribe(samples)
+        transcript = services.recognizer.transcribe(samples, hotwords=params.get("hotwords"), initial_prompt=params.get("initial_prompt"))
+        transcript = apply_version(transcript, params)
     except Exception as exc:
         with services.sessions() as db:
             recording = db.get(Recording, recording_id)
@@ -30,6 +33,6 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
         recording = db.get(Recording, recording_id)
         if recording is None or recording.status != "pending":
             return
-        add_hypothesis(services, db, recording, transcript, source="local")
+        add_hypothesis(services, db, recording, transcript, source="local", version_id=version_id)
         recording.status = "transcribed"
         db.commit()

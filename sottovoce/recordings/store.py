@@ -38,7 +38,7 @@ def load_audio(services: Services, db: Session, recording: Recording) -> np.ndar
     return from_pcm16(services.keys.open(db, recording.account_id, sealed, AUDIO, recording.id))
 
 
-def add_hypothesis(services: Services, db: Session, recording: Recording, transcript: Transcript, source: str) -> Hypothesis:
+def add_hypothesis(services: Services, db: Session, recording: Recording, transcript: Transcript, source: str, version_id: str | None = None) -> Hypothesis:
     hypothesis = Hypothesis(
         recording_id=recording.id,
         source=source,
@@ -49,6 +49,7 @@ def add_hypothesis(services: Services, db: Session, recording: Recording, transc
         word_count=len(transcript.words),
         min_confidence=transcript.min_confidence,
         mean_confidence=transcript.mean_confidence,
+        version_id=version_id,
     )
     db.add(hypothesis)
     return hypothesis
@@ -67,6 +68,7 @@ def open_hypothesis(services: Services, db: Session, recording: Recording, hypot
         "engine": hypothesis.engine,
         "model": hypothesis.model,
         "model_version": hypothesis.model_version,
+        "version_id": hypothesis.version_id,
         "created_at": hypothesis.created_at.isoformat(),
         "text": content["text"],
         "words": content["words"],

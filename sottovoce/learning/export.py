@@ -1,0 +1,81 @@
+"""Export training data for heavier training elsewhere: a Hugging Face audiofolder or a NeMo manifest.
+
+Only gold examples of accounts that consent to training use, and only recordings that still exist,
+are exported; optionally with the voice anonymized (privacy/voice.py). File names are random per
+export, so they reveal no recording id. The export is recorded in the audit log and in
+``export_records``/``export_items``, so a later deletion can list which exports held a recording
+(deletion.py cannot reach copies outside this system; the receipt says where they went).
+
+Layouts:
+- ``hf``: ``DIR/data/{train,eval}/<name>.wav`` and ``DIR/data/{split}/metadata.jsonl`` with
+  ``{"file_name", "transcription"}``, loadable with ``datasets.load_dataset("audiofolder", data_dir=DIR)``.
+- ``nemo``: ``DIR/audio/<name>.wav`` and ``DIR/{train,eval}_manifest.json`` with one
+  ``{"audio_filepath", "duration", "text"}`` per line.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from sottovoce import audio
+from sottovoce.audit import Actor
+from sottovoce.db.models import ExportItem, ExportRecord, Recording
+from sottovoce.errors import Conflict, InvalidInput
+from sottovoce.learning import dataset
+from sottovoce.recordings.store import load_audio
+from sottovoce.services import Services
+
+FORMATS = ("hf", "nemo")
+
+
+def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, anonymize: bool = False, progress=None) -> dict:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"expected a format among {', '.join(FORMATS)} but got '{fmt[:20]}'")
+    if out.exists() and any(out.iterdir()):
+        raise Conflict(f"{out} exists and is not empty; choose a new folder")
+    examples = dataset.gold_examples(services, db)
+    staging = out.with_name(out.name + ".partial-" + secrets.token_hex(4))
+    staging.mkdir(parents=True)
+    record = ExportRecord(format=fmt, destination=str(out.resolve()), anonymized=anonymize)
+    db.add(record)
+    db.flush()
+    rng = np.random.default_rng(secrets.randbits(128))
+    manifests: dict[str, list[dict]] = {"train": [], "eval": []}
+    try:
+        for example in examples:
+            samples = load_audio(services, db, db.get(Recording, example.recording_id))
+            if anonymize:
+                from sottovoce.privacy.voice import anonymize as transform
+
+                samples, _ = transform(samples, audio.SAMPLE_RATE, rng)
+            split = dataset.split_of(services, example.account_id)
+            name = secrets.token_hex(8) + ".wav"
+            folder = staging / ("data" / Path(split) if fmt == "hf" else Path("audio"))
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(audio.to_wav(samples))
+            if fmt == "hf":
+                manifests[split].append({"file_name": name, "transcription": example.text})
+            else:
+                manifests[split].append({"audio_filepath": f"audio/{name}", "duration": round(samples.size / audio.SAMPLE_RATE, 3), "text": example.text})
+            db.add(ExportItem(export_id=record.id, recording_id=example.recording_id))
+            if progress:
+                progress()
+        for split, rows in manifests.items():
+            if not rows:
+                continue
+            target = staging / "data" / split / "metadata.jsonl" if fmt == "hf" else staging / f"{split}_manifest.json"
+            target.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        services.audit.append(db, actor, "learning.export", record.id, {"format": fmt, "examples": len(examples), "anonymized": anonymize})
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)  # all or nothing: a crash leaves only the .partial folder
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {"export": record.id, "format": fmt, "out": str(out), "train": len(manifests["train"]), "eval": len(manifests["eval"]), "anonymized": anonymize}

@@ -1,0 +1,149 @@
+"""The model registry: every recognizer version with its parameters, training snapshot, metrics and
+status (``active``, ``candidate``, ``retired``, ``needs_retrain``).
+
+A version is the bundled faster-whisper model plus what was learned from corrections: decoding
+bias (hotwords / initial prompt) and phrase rewrites (learning/adaptation.py). New hypotheses
+record the id of the version that produced them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from sottovoce.asr.hypothesis import Transcript, Word
+from sottovoce.db.models import DatasetItem, ModelVersion
+from sottovoce.db.types import utcnow
+from sottovoce.errors import Conflict, NotFound
+from sottovoce.services import Services
+
+ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
+_cache_lock = threading.Lock()
+_active_cache: dict[str, tuple[str, dict]] = {}
+
+
+def ensure_base(services: Services, db: Session) -> ModelVersion:
+    """The first version (v1): the bundled model with nothing learned, active until promoted over."""
+    active = db.scalar(select(ModelVersion).where(ModelVersion.status == ACTIVE))
+    if active is not None:
+        return active
+    base = ModelVersion(name=_next_name(db), status=ACTIVE, base_model=_base_model(services), params="{}", activated_at=utcnow())
+    db.add(base)
+    db.flush()
+    return base
+
+
+def _base_model(services: Services) -> str:
+    from sottovoce.asr.whisper import model_fingerprint
+
+    return model_fingerprint(services.settings.resolved_asr_model_path)
+
+
+def _next_name(db: Session) -> str:
+    return f"v{(db.scalar(select(func.count()).select_from(ModelVersion)) or 0) + 1}"
+
+
+def add_candidate(services: Services, db: Session, params: dict, snapshot_id: str) -> ModelVersion:
+    version = ModelVersion(name=_next_name(db), status=CANDIDATE, base_model=_base_model(services), params=json.dumps(params, sort_keys=True), snapshot_id=snapshot_id)
+    db.add(version)
+    db.flush()
+    return version
+
+
+def get(db: Session, name_or_id: str) -> ModelVersion:
+    version = db.scalar(select(ModelVersion).where((ModelVersion.name == name_or_id) | (ModelVersion.id == name_or_id)))
+    if version is None:
+        raise NotFound("model version")
+    return version
+
+
+def promote(db: Session, candidate: ModelVersion, max_general_regression: float = 0.01) -> ModelVersion:
+    """Activate a candidate only if it beats the active version on the eval split and does not
+    worsen the general set by more than 1 point (both measured by ``learn evaluate``)."""
+    active = db.scalar(select(ModelVersion).where(ModelVersion.status == ACTIVE))
+    if candidate.status != CANDIDATE:
+        raise Conflict(f"only a candidate can be promoted; this version is {candidate.status}")
+    mine, theirs = json.loads(candidate.metrics), json.loads(active.metrics) if active else {}
+    if "eval_wer" not in mine or (active is not None and "eval_wer" not in theirs):
+        raise Conflict("evaluate both versions first (`sottovoce learn evaluate`)")
+    if active is not None:
+        if not mine["eval_wer"] < theirs["eval_wer"]:
+            raise Conflict(f"refused: eval WER {mine['eval_wer']:.3f} does not improve on {theirs['eval_wer']:.3f}")
+        if mine["general_wer"] > theirs["general_wer"] + max_general_regression:
+            raise Conflict(f"refused: general-set WER {mine['general_wer']:.3f} is more than 1 point worse than {theirs['general_wer']:.3f}")
+        active.status = RETIRED
+    candidate.status, candidate.activated_at = ACTIVE, utcnow()
+    forget_active()
+    return candidate
+
+
+def mark_needs_retrain(db: Session, recording_ids: list[str]) -> int:
+    """Versions trained on any of these recordings must be rebuilt without them (deletion cascade)."""
+    snapshots = select(DatasetItem.snapshot_id).where(DatasetItem.recording_id.in_(recording_ids), DatasetItem.split == "train")
+    result = db.execute(
+        update(ModelVersion).where(ModelVersion.snapshot_id.in_(snapshots), ModelVersion.status.in_((ACTIVE, CANDIDATE))).values(status=NEEDS_RETRAIN)
+    )
+    forget_active()
+    return result.rowcount or 0
+
+
+def active_params(services: Services) -> tuple[str | None, dict]:
+    """(version id, params) of the active version, cached per process until a promotion."""
+    with _cache_lock:
+        if "active" in _active_cache:
+            return _active_cache["active"]
+    with services.sessions() as db:
+        version = db.scalar(select(ModelVersion).where(ModelVersion.status.in_((ACTIVE, NEEDS_RETRAIN))).order_by(ModelVersion.activated_at.desc().nullslast()).limit(1))
+        if version is None:
+            version = ensure_base(services, db)
+            db.commit()
+        value = (version.id, json.loads(version.params))
+    with _cache_lock:
+        _active_cache["active"] = value
+    return value
+
+
+def forget_active() -> None:
+    with _cache_lock:
+        _active_cache.clear()
+
+
+def apply_version(transcript: Transcript, params: dict) -> Transcript:
+    """Post-recognition steps of a version (learning/adaptation.py), on words with their times:
+    drop a near-zero-confidence tail (Whisper's prompt-induced hallucinations), then rewrite
+    phrases. A replacement inherits the replaced words' span and their lowest confidence, so the
+    reviewer still sees it as doubtful if it was. Same rule semantics as Adaptation.apply_rewrites
+    (case-insensitive, whole words, punctuation ignored), kept on words so times survive."""
+    words = list(transcript.words)
+    threshold = params.get("min_tail_confidence")
+    if threshold is not None:
+        while words and words[-1].confidence < threshold:
+            words.pop()
+    rewrites = params.get("rewrites", [])
+    for source, target in rewrites:
+        src, dst = source.lower().split(), target.split()
+        i = 0
+        while src and i + len(src) <= len(words):
+            window = [w.word.strip(".,?!").lower() for w in words[i : i + len(src)]]
+            if window != src:
+                i += 1
+                continue
+            start, end = words[i].start, words[i + len(src) - 1].end
+            confidence = min(w.confidence for w in words[i : i + len(src)])
+            step = (end - start) / max(1, len(dst))
+            words[i : i + len(src)] = [Word(d, round(start + k * step, 3), round(start + (k + 1) * step, 3), confidence) for k, d in enumerate(dst)]
+            i += max(1, len(dst))
+    if words == list(transcript.words):
+        return transcript
+    return Transcript(words=words, engine=transcript.engine, model=transcript.model, model_version=transcript.model_version)
+
+
+def describe(version: ModelVersion) -> dict:
+    return {
+        "id": version.id, "name": version.name, "status": version.status, "base_model": version.base_model,
+        "params": json.loads(version.params), "snapshot": version.snapshot_id, "metrics": json.loads(version.metrics),
+        "created_at": version.created_at.isoformat(), "activated_at": version.activated_at.isoformat() if version.activated_at else None,
+    }

@@ -1,0 +1,123 @@
+"""The learning loop's rules: consent and deletion in datasets, account-disjoint splits, promotion
+refusing a worse candidate, deletion marking versions for rebuild, and export contents."""
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from sottovoce.audit import Actor, OPERATOR
+from sottovoce.db.models import DatasetItem, ModelVersion
+from sottovoce.errors import Conflict
+from sottovoce.learning import dataset, registry
+from sottovoce.learning.export import export
+from sottovoce.review import tasks as leases
+from sottovoce.review.sampler import create_tasks
+from sottovoce.review.submissions import Submission, submit
+
+
+@pytest.fixture
+def gold(services, make_account, make_recording):
+    """Accounts with reviewed (gold) recordings: training consent on unless told otherwise."""
+
+    def make(n_accounts=6, training=True, text="lock the front door"):
+        made = []
+        for _ in range(n_accounts):
+            account, device = make_account(review=True, training=training)
+            recording = make_recording(device)
+            with services.sessions() as db:
+                create_tasks(db, recording.id, account.id, "uncertainty", 0.5)
+                db.commit()
+                task = leases.lease_next(services, db, "reviewer-" + account.id[:6])
+                submit(services, db, task, Actor("reviewer-" + account.id[:6], "reviewer"), Submission(text=text))
+                db.commit()
+            made.append((account.id, recording.id))
+        return made
+
+    return make
+
+
+def test_dataset_takes_only_training_consented_and_splits_by_account(services, gold):
+    consenting = gold(10)
+    gold(3, training=False)
+    with services.sessions() as db:
+        snap = dataset.snapshot(services, db)
+        db.commit()
+        items = db.scalars(select(DatasetItem).where(DatasetItem.snapshot_id == snap.id)).all()
+    assert {i.recording_id for i in items} == {r for _, r in consenting}
+    train = {i.account_id for i in items if i.split == "train"}
+    eval_ = {i.account_id for i in items if i.split == "eval"}
+    assert train and not (train & eval_)
+    assert all(i.source == "review" and i.source_id for i in items)  # lineage: which annotation
+
+
+def test_blocked_reviews_are_not_gold(services, make_account, make_recording):
+    account, device = make_account(review=True, training=True)
+    recording = make_recording(device)
+    with services.sessions() as db:
+        create_tasks(db, recording.id, account.id, "uncertainty", 0.5)
+        db.commit()
+        task = leases.lease_next(services, db, "r")
+        submit(services, db, task, Actor("r", "reviewer"), Submission(text="lock the front door", tags=["not_english"]))
+        db.commit()
+        assert dataset.gold_examples(services, db) == []
+
+
+def test_promotion_refuses_a_worse_candidate(services):
+    with services.sessions() as db:
+        base = registry.ensure_base(services, db)
+        base.metrics = json.dumps({"eval_wer": 0.20, "general_wer": 0.10})
+        worse = registry.add_candidate(services, db, {"hotwords": "x"}, "snap")
+        worse.metrics = json.dumps({"eval_wer": 0.25, "general_wer": 0.10})
+        with pytest.raises(Conflict, match="does not improve"):
+            registry.promote(db, worse)
+        regressing = registry.add_candidate(services, db, {"hotwords": "y"}, "snap")
+        regressing.metrics = json.dumps({"eval_wer": 0.10, "general_wer": 0.12})
+        with pytest.raises(Conflict, match="more than 1 point"):
+            registry.promote(db, regressing)
+        better = registry.add_candidate(services, db, {"hotwords": "z"}, "snap")
+        better.metrics = json.dumps({"eval_wer": 0.15, "general_wer": 0.105})
+        assert registry.promote(db, better).status == "active"
+        assert base.status == "retired"
+
+
+def test_deletion_marks_the_trained_version_and_the_rebuild_excludes_it(services, gold):
+    from sottovoce.deletion import delete_recordings
+    from sottovoce.learning import loop
+
+    made = gold(12)
+    with services.sessions() as db:
+        snap = dataset.snapshot(services, db)
+        version = registry.add_candidate(services, db, {"hotwords": None, "rewrites": []}, snap.id)
+        db.commit()
+        train_recording = db.scalar(select(DatasetItem.recording_id).where(DatasetItem.snapshot_id == snap.id, DatasetItem.split == "train"))
+        account_id = next(a for a, r in made if r == train_recording)
+    with services.sessions() as db:
+        delete_recordings(services, db, account_id, [train_recording], OPERATOR, "cli")
+        db.commit()
+    with services.sessions() as db:
+        assert db.get(ModelVersion, version.id).status == "needs_retrain"
+        assert db.scalar(select(DatasetItem).where(DatasetItem.recording_id == train_recording)) is None
+        assert loop.rebuild(services, db) == [version.name]
+        db.commit()
+        rebuilt = db.get(ModelVersion, version.id)
+        assert rebuilt.status == "candidate" and rebuilt.snapshot_id != snap.id
+        assert train_recording not in set(db.scalars(select(DatasetItem.recording_id).where(DatasetItem.snapshot_id == rebuilt.snapshot_id)))
+
+
+@pytest.mark.parametrize("fmt", ["hf", "nemo"])
+def test_export_holds_exactly_the_consented_gold_examples(services, gold, tmp_path, fmt):
+    gold(4)
+    gold(2, training=False)
+    out = tmp_path / "export"
+    with services.sessions() as db:
+        report = export(services, db, fmt, out, OPERATOR)
+        db.commit()
+    assert report["train"] + report["eval"] == 4
+    wavs = list(out.rglob("*.wav"))
+    assert len(wavs) == 4 and all(w.read_bytes()[:4] == b"RIFF" for w in wavs)
+    manifests = list(out.rglob("metadata.jsonl")) if fmt == "hf" else list(out.glob("*_manifest.json"))
+    rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
+    assert len(rows) == 4 and {r.get("transcription", r.get("text")) for r in rows} == {"lock the front door"}
+    with services.sessions() as db, pytest.raises(Conflict, match="not empty"):
+        export(services, db, fmt, out, OPERATOR)
