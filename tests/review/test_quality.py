@@ -92,3 +92,24 @@ def test_supervisor_page_shows_counts_not_content_of_sensitive_clips(app_client,
     page = app_client.get("/staff/supervise")
     assert page.status_code == 200
     assert "1 clip(s) were stopped" in page.text and "zanzibarcanary" not in page.text
+
+
+def test_live_wer_uses_only_the_random_slice(app_client, make_staff, services, make_account, make_recording):
+    from sottovoce.learning.monitoring import live_wer
+
+    for kind, text in (("random", "lock the front floor"), ("uncertainty", "something else entirely")):
+        account, device = make_account()
+        recording = make_recording(device)
+        with services.sessions() as db:
+            create_tasks(db, recording.id, account.id, kind, 0.9 if kind == "random" else 0.1)
+            db.commit()
+            task = leases.lease_next(services, db, "r-" + kind)
+            submit(services, db, task, Actor("r-" + kind, REVIEWER), Submission(text=text))
+            db.commit()
+    with services.sessions() as db:
+        points, confusions = live_wer(services, db)
+    assert len(points) == 1 and points[0].wer == 0.25 and points[0].clips == 1
+    assert confusions[0]["ref"] == "floor" and confusions[0]["hyp"] == "door"
+    sign_in(app_client, make_staff(SUPERVISOR))
+    page = app_client.get("/staff/supervise")
+    assert "<svg" in page.text and "25.0%" in page.text

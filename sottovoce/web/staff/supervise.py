@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from sottovoce.learning import monitoring
 from sottovoce.review import quality
 from sottovoce.services import Services
 from sottovoce.staff.roles import SUPERVISOR
@@ -18,8 +19,12 @@ supervisor = staff(SUPERVISOR)
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+    points, confusions = monitoring.live_wer(services, db)
     context = {
         "principal": principal,
+        "live_wer": points,
+        "chart": monitoring.svg_points(points),
+        "confusions": confusions,
         "reviewers": quality.reviewer_quality(services, db),
         "disagreements": quality.disagreements(services, db),
         "sensitive_stops": quality.sensitive_stops(db),

@@ -1,0 +1,65 @@
+"""How the live recognizer is doing, measured against human transcripts on the random slice only.
+
+Uncertainty-sampled clips are the ones the recognizer found hard, so their WER says little about
+the live model; the uniformly random slice (review/sampler.py) is an unbiased sample. WER is
+grouped by ISO week and by the model version that produced the hypothesis.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sottovoce.db.models import Annotation, Hypothesis, ModelVersion, ReviewTask
+from sottovoce.learning.scoring import error_counts, top_confusions
+from sottovoce.review.projection import reviewer_view
+from sottovoce.review.submissions import open_annotation
+from sottovoce.services import Services
+
+
+@dataclass
+class Point:
+    week: str
+    version: str
+    wer: float
+    clips: int
+
+
+def live_wer(services: Services, db: Session) -> tuple[list[Point], list[dict]]:
+    names = dict(db.execute(select(ModelVersion.id, ModelVersion.name)).all())
+    rows = db.execute(
+        select(Annotation, ReviewTask)
+        .join(ReviewTask, ReviewTask.id == Annotation.task_id)
+        .where(Annotation.outcome == "submitted", ReviewTask.kind == "random")
+    ).all()
+    buckets: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    refs, hyps = [], []
+    for annotation, task in rows:
+        hypothesis = db.scalar(select(Hypothesis).where(Hypothesis.recording_id == task.recording_id).order_by(Hypothesis.created_at.desc()).limit(1))
+        seen = " ".join(w.text for w in reviewer_view(services, db, task).words)
+        text = open_annotation(services, db, annotation)["text"]
+        year, week, _ = annotation.submitted_at.isocalendar()
+        version = names.get(hypothesis.version_id, hypothesis.model_version if hypothesis else "?") if hypothesis else "?"
+        buckets[(f"{year}-W{week:02d}", version)].append(error_counts(text, seen))
+        refs.append(text)
+        hyps.append(seen)
+    points = [
+        Point(week, version, round(sum(e for e, _ in pairs) / max(1, sum(n for _, n in pairs)), 4), len(pairs))
+        for (week, version), pairs in sorted(buckets.items())
+    ]
+    return points, top_confusions(refs, hyps, n=10) if refs else []
+
+
+def svg_points(points: list[Point], width: int = 640, height: int = 200) -> list[dict]:
+    """Coordinates for a small server-rendered SVG line chart (no script: the CSP allows none inline)."""
+    weeks = sorted({p.week for p in points})
+    top = max([p.wer for p in points] + [0.1])
+    out = []
+    for p in points:
+        x = 40 + (weeks.index(p.week) + 0.5) * (width - 60) / max(1, len(weeks))
+        y = height - 30 - (p.wer / top) * (height - 50)
+        out.append({"x": round(x, 1), "y": round(y, 1), "label": f"{p.version} {p.week}: {p.wer:.1%} ({p.clips})", "version": p.version})
+    return out
