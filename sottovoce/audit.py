@@ -118,7 +118,7 @@ class AuditLog:
             try:
                 event = self.append(db, actor, action, subject, details)
                 db.commit()
-                self.maybe_checkpoint(db)
+                self.maybe_checkpoint(db, event.seq)
                 return event
             except IntegrityError:
                 db.rollback()  # another process appended the same seq first; read the new head
@@ -175,10 +175,11 @@ class AuditLog:
         self._last_checkpoint = (head.seq, time.monotonic())
         return entry
 
-    def maybe_checkpoint(self, db: Session) -> None:
+    def maybe_checkpoint(self, db: Session, head_seq: int | None = None) -> None:
         last_seq, last_time = self._last_checkpoint or (self._last_checkpointed_seq(), time.monotonic())
         self._last_checkpoint = (last_seq, last_time)
-        head_seq = db.scalar(select(func.max(AuditEvent.seq))) or 0
+        if head_seq is None:
+            head_seq = db.scalar(select(func.max(AuditEvent.seq))) or 0
         due = head_seq - last_seq >= self.checkpoint_every or (
             head_seq > last_seq and time.monotonic() - last_time >= self.checkpoint_seconds
         )

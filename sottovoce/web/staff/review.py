@@ -8,6 +8,8 @@ recorded in the audit log before they leave (fail closed).
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -28,6 +30,32 @@ from sottovoce.web.policies import StaffPrincipal, staff
 from sottovoce.web.templating import templates
 
 router = APIRouter(prefix="/staff/review", tags=["review"])
+
+
+class PreparedClips:
+    """Marked clips waiting for their single-use ticket, in this process's memory only (never on
+    disk), dropped when taken or after the ticket's lifetime. Another process simply marks again."""
+
+    def __init__(self, lifetime_s: float = 120.0, limit: int = 256):
+        self.lifetime_s, self.limit = lifetime_s, limit
+        self._clips: dict[str, tuple[float, bytes]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, ticket: str, wav: bytes) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, (t, _) in self._clips.items() if now - t > self.lifetime_s]:
+                del self._clips[key]
+            if len(self._clips) < self.limit:
+                self._clips[hashlib.sha256(ticket.encode()).hexdigest()] = (now, wav)
+
+    def take(self, ticket: str) -> bytes | None:
+        with self._lock:
+            entry = self._clips.pop(hashlib.sha256(ticket.encode()).hexdigest(), None)
+        return entry[1] if entry and time.monotonic() - entry[0] <= self.lifetime_s else None
+
+
+PREPARED = PreparedClips()
 reviewer = staff(REVIEWER)
 
 
@@ -68,6 +96,8 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
     ticket = task_leases.issue_ticket(services, db, task, _session_hash(principal))
     task_leases.renew(services, task)
     db.commit()
+    # Mark the clip now, while the page travels, so the audio request only has to send it.
+    PREPARED.put(ticket, mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id))
     context = {"principal": principal, "view": view, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}"}
     return templates.TemplateResponse(request, "staff/review_task.html", context)
 
@@ -87,7 +117,7 @@ def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal:
         db.commit()
         raise TooManyRequests("too many clips in a minute; slow down")
     # The served clip names its receiver: a per-reviewer, per-task forensic watermark.
-    wav = mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id)
+    wav = PREPARED.take(ticket) or mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id)
     services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind})
     # Inline, never cached, no file name: nothing invites saving the clip.
     headers = {"Cache-Control": "no-store", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
