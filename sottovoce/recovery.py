@@ -1,4 +1,5 @@
-"""Start-up recovery after a crash: requeue interrupted jobs, remove blobs no row points to.
+"""Start-up recovery after a crash: requeue interrupted jobs, finish interrupted deletions
+(deletion.py), remove blobs no row points to.
 
 A process killed between writing a sealed blob and committing its row leaves an unreferenced blob
 (ciphertext, but still data we promised not to keep). ``remove_orphan_blobs`` deletes such blobs
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.db.models import Job, Recording, ReviewTask
+from sottovoce.deletion import resume_pending_deletions
 from sottovoce.services import Services
 
 # Every column that holds a blob id. A later table that stores blobs adds its column here.
@@ -53,5 +55,7 @@ def requeue_interrupted_jobs(services: Services) -> int:
 def recover(services: Services) -> dict:
     return {
         "requeued_jobs": requeue_interrupted_jobs(services),
+        # Before the orphan sweep: a resumed deletion removes blobs its rows still point to.
+        "deletions_resumed": resume_pending_deletions(services),
         "orphan_blobs_removed": remove_orphan_blobs(services, services.settings.orphan_grace_s),
     }

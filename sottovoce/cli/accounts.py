@@ -1,7 +1,10 @@
-"""`sottovoce accounts ...`: account holders."""
+"""`sottovoce accounts ...`: account holders: create, sign-in links, export, close."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,3 +28,84 @@ def add(
         account = create_account(db, services.keys, name, consent_review, consent_training)
         db.commit()
         emit({"id": account.id}, as_json, lambda d: d["id"])
+
+
+def _find(db, ident: str):
+    """An account by id or by name (operators know either)."""
+    from sqlalchemy import select
+
+    from sottovoce.db.models import Account
+    from sottovoce.errors import NotFound
+
+    account = db.get(Account, ident) or db.scalar(select(Account).where(Account.name == ident))
+    if account is None:
+        raise NotFound("account")
+    return account
+
+
+@app.command("login-link")
+def login_link(
+    name: Annotated[str, typer.Argument(help="Account name (or id).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Print a one-time sign-in link to the account's privacy dashboard (expires in 15 minutes by default)."""
+    from sottovoce.audit import OPERATOR
+    from sottovoce.holder.signin import issue_link
+
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        link = issue_link(services, db, _find(db, name), OPERATOR)
+        db.commit()
+        emit({"url": link.url, "expires_at": link.expires_at.isoformat()}, as_json, lambda d: d["url"])
+
+
+@app.command("close")
+def close(
+    account_id: Annotated[str, typer.Argument(help="Account id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Close an account: destroy its data key, delete every recording and row of it; prints the receipt."""
+    from sottovoce.audit import OPERATOR
+    from sottovoce.deletion import close_account, scrub_now
+
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        receipt = close_account(services, db, account_id, OPERATOR, "cli")
+        scrub_now(services)  # before exiting: the deleted pages leave the SQLite WAL now
+        emit(receipt, as_json, lambda r: f"closed; receipt {r['id']}: " + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(r["counts"].items()) if n))
+
+
+@app.command("export")
+def export(
+    account_id: Annotated[str, typer.Argument(help="Account id.")],
+    out: Annotated[Path, typer.Option("--out", help="Zip file to write (must not exist).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Write everything held about the account (audio and a JSON of all data) to a zip file."""
+    from sottovoce.audit import OPERATOR
+    from sottovoce.errors import Conflict
+    from sottovoce.export import start_export
+
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        if out.exists():
+            raise Conflict(f"{out} already exists; choose another --out")
+        _name, chunks = start_export(services, db, account_id, OPERATOR, "cli")
+        size = _write_atomically(out, chunks)
+        emit({"path": str(out), "bytes": size}, as_json, lambda d: f"wrote {d['path']} ({d['bytes']} bytes)")
+
+
+def _write_atomically(path: Path, chunks) -> int:
+    """Temp file (0600) next to the target, renamed when complete: a failed export leaves nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".part")
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+                size += len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return size

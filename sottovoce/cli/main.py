@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sottovoce.cli import accounts, audit, devices, recordings, review, staff
+from sottovoce.cli import accounts, audit, devices, learn, recordings, retention, review, staff, trace
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
 from sottovoce.errors import SottovoceError
@@ -20,6 +20,9 @@ app.add_typer(recordings.app, name="recordings")
 app.add_typer(staff.app, name="staff")
 app.add_typer(audit.app, name="audit")
 app.add_typer(review.app, name="review")
+app.command("trace")(trace.trace_command)
+app.add_typer(learn.app, name="learn")
+app.add_typer(retention.app, name="retention")
 
 
 def _progress() -> Progress:

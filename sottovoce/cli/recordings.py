@@ -1,4 +1,4 @@
-"""`sottovoce recordings ...`: operator view of stored recordings."""
+"""`sottovoce recordings ...`: operator view of stored recordings, and deleting one."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from sottovoce.audit import OPERATOR
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
+from sottovoce.deletion import delete_recordings, scrub_now
 from sottovoce.recordings.store import describe, get_recording
 
 app = typer.Typer(no_args_is_help=True, help="Stored recordings.")
@@ -31,3 +32,18 @@ def show(recording_id: Annotated[str, typer.Argument(help="Recording id.")], as_
         # A transcript read by staff is audited first; if the event cannot be written, nothing is shown.
         services.audit.record(db, OPERATOR, "recording.read_transcript", recording.id)
         emit(describe(services, db, recording), as_json, _human)
+
+
+@app.command("delete")
+def delete(recording_id: Annotated[str, typer.Argument(help="Recording id.")], as_json: JsonOption = False) -> None:
+    """Delete a recording and everything derived from it (the one cascade); prints the receipt."""
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        recording = get_recording(db, recording_id)
+        receipt = delete_recordings(services, db, recording.account_id, [recording.id], OPERATOR, "cli")
+        scrub_now(services)  # before exiting: the deleted pages leave the SQLite WAL now
+        emit(receipt, as_json, _receipt_line)
+
+
+def _receipt_line(receipt: dict) -> str:
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(receipt["counts"].items()) if n)
+    return f"receipt {receipt['id']}: {counts or 'nothing'}"

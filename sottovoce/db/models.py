@@ -106,6 +106,7 @@ class Hypothesis(Base):
     word_count: Mapped[int] = mapped_column(Integer)
     min_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     mean_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    version_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # model_versions.id, local only
 
     recording: Mapped[Recording] = relationship(back_populates="hypotheses")
 
@@ -139,6 +140,7 @@ class StaffUser(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     sealed_totp_secret: Mapped[bytes] = mapped_column(LargeBinary)
     last_totp_step: Mapped[int] = mapped_column(Integer, default=0)  # a TOTP code is accepted once only
+    review_suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by abuse rules (abuse.py)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -173,6 +175,7 @@ class AuditEvent(Base):
     """One entry of the hash-chained audit log (audit.py). The database refuses UPDATE and DELETE."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_actor_action_at", "actor", "action", "at"),)  # abuse rules
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(32))  # ISO-8601 UTC, kept as text so hashing is exact
@@ -274,3 +277,155 @@ class Adjudication(Base):
     supervisor_id: Mapped[str] = mapped_column(String(32))
     sealed_text: Mapped[bytes] = mapped_column(LargeBinary)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- account holders (issue 5): sign-in, deletion receipts ---------------------------------------
+
+
+class AccountLoginLink(Base):
+    """A one-time sign-in link for an account holder: only the SHA-256 of its token is stored."""
+
+    __tablename__ = "account_login_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AccountSession(Base):
+    """An account holder's server-side session (separate from staff); the row keeps only the token's SHA-256."""
+
+    __tablename__ = "account_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeletionReceipt(Base):
+    """One run of the deletion cascade (deletion.py): first a pending to-do naming what to delete,
+    then, once done, the receipt shown to the account holder (kinds and counts, never content).
+
+    ``account_id`` is deliberately not a foreign key: the receipt of an account closure outlives the
+    account. ``recording_ids`` is emptied when the run completes.
+    """
+
+    __tablename__ = "deletion_receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(32), index=True)
+    scope: Mapped[str] = mapped_column(String(16))  # recordings | account
+    channel: Mapped[str] = mapped_column(String(32))  # dashboard | device-api | cli | retention | accidental-policy
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | done
+    recording_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; the to-do while pending
+    counts: Mapped[str] = mapped_column(Text, default="{}")  # JSON {kind: count}, accumulated per batch
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# "Delete what I just said" and "since ...": a device's recordings by arrival.
+Index("ix_recordings_device_received", Recording.device_id, Recording.received_at)
+
+
+# --- zero tolerance (issue 7): abuse alerts, break-glass re-identification ----------------------
+
+
+class Alert(Base):
+    """An abuse rule that fired (abuse.py), for privacy officers. Details hold counts, never content."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    staff_id: Mapped[str] = mapped_column(String(32), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ReidRequest(Base):
+    """Break-glass: revealing the account behind a task needs a written reason and a second officer."""
+
+    __tablename__ = "reid_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    task_id: Mapped[str] = mapped_column(String(32), index=True)
+    requester_id: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | revealed | refused
+    approver_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- learning (issue 6): datasets with lineage, model versions, exports -------------------------
+
+
+class DatasetSnapshot(Base):
+    """A frozen list of gold examples (consented, not deleted), split train/eval by account."""
+
+    __tablename__ = "dataset_snapshots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    train_count: Mapped[int] = mapped_column(Integer, default=0)
+    eval_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DatasetItem(Base):
+    """One training example: which recording, which annotation or adjudication made it gold."""
+
+    __tablename__ = "dataset_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    snapshot_id: Mapped[str] = mapped_column(ForeignKey("dataset_snapshots.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # adjudication | review
+    source_id: Mapped[str] = mapped_column(String(32))  # adjudication group id or annotation id
+    split: Mapped[str] = mapped_column(String(8))  # train | eval
+
+
+class ModelVersion(Base):
+    """A recognizer version: base model plus learned decoding bias and rewrites (learning/adaptation.py)."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # active | candidate | retired | needs_retrain
+    base_model: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    snapshot_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    metrics: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ExportRecord(Base):
+    """An export of training data for heavier training elsewhere, and what it contained."""
+
+    __tablename__ = "export_records"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    format: Mapped[str] = mapped_column(String(8))  # hf | nemo
+    destination: Mapped[str] = mapped_column(Text)
+    anonymized: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportItem(Base):
+    __tablename__ = "export_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    export_id: Mapped[str] = mapped_column(ForeignKey("export_records.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[str] = mapped_column(String(32), index=True)  # kept after deletion: it says which exports held it

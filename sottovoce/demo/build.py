@@ -41,6 +41,7 @@ class DemoInfo:
     device_tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
     staff: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # name -> (role, password, totp secret)
     recordings: int = 0
+    login_link: str = ""  # one-time sign-in link to ada's privacy dashboard
 
 
 def _fresh_home(home: Path) -> None:
@@ -86,6 +87,7 @@ def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
     info = load_demo_data(services)
     typer.echo(f"Transcribing {info.recordings} demo recordings with the bundled tiny.en model…", err=True)
     drain(services, ["transcribe"])
+    info.login_link = _login_link(services, "ada")
     _print_welcome(info, port)
     if serve:
         import uvicorn
@@ -95,6 +97,18 @@ def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
         uvicorn.run(create_app(services), host="127.0.0.1", port=port, access_log=False)
     services.close()
     return info
+
+
+def _login_link(services: Services, name: str) -> str:
+    from sqlalchemy import select
+
+    from sottovoce.db.models import Account
+    from sottovoce.holder.signin import issue_link
+
+    with services.sessions() as db:
+        link = issue_link(services, db, db.scalar(select(Account).where(Account.name == name)), OPERATOR)
+        db.commit()
+        return link.url
 
 
 def _print_welcome(info: DemoInfo, port: int) -> None:
@@ -109,6 +123,10 @@ sottovoce demo: {info.recordings} recordings for {len(info.accounts)} accounts, 
     curl -H 'Authorization: Bearer {token}' -F 'audio=@{clip}' http://127.0.0.1:{port}/api/v1/recordings
   CLI (another shell):
     SOTTOVOCE_HOME={info.home} sottovoce ingest {clip} --device {device_id} --wait --json
+
+  Account holder: ada's privacy dashboard (a one-time link; it expires in 15 minutes):
+    {info.login_link}
+    a fresh one:  SOTTOVOCE_HOME={info.home} sottovoce accounts login-link ada
 
   Staff sign-in at http://127.0.0.1:{port}/staff/login (demo passwords; TOTP code from the secret:
   add it to an authenticator app, or run  .venv/bin/python -c "import pyotp; print(pyotp.TOTP('SECRET').now())")

@@ -11,9 +11,10 @@ import pytest
 from sottovoce.staff.roles import ADMIN, PRIVACY_OFFICER, REVIEWER, ROLES, SUPERVISOR
 from sottovoce.web.policies import api_routes, policies_of
 from tests.conftest import csrf_of, demo_clip, sign_in
+from tests.holders import new_holder, sign_in_holder
 
-ANONYMOUS, DEVICE = "anonymous", "device"
-EVERYONE = {ANONYMOUS, DEVICE, *ROLES}
+ANONYMOUS, DEVICE, ACCOUNT = "anonymous", "device", "account"
+EVERYONE = {ANONYMOUS, DEVICE, ACCOUNT, *ROLES}
 STAFF = set(ROLES)
 
 EXPECTED = {
@@ -41,7 +42,39 @@ EXPECTED = {
     ("GET", "/staff/supervise"): {SUPERVISOR},
     ("GET", "/staff/supervise/disagreements/{group_id}"): {SUPERVISOR},
     ("POST", "/staff/supervise/disagreements/{group_id}"): {SUPERVISOR},
+    ("GET", "/staff/privacy/alerts"): {PRIVACY_OFFICER},
+    ("POST", "/staff/privacy/alerts/{alert_id}/resolve"): {PRIVACY_OFFICER},
+    ("GET", "/staff/privacy/reid"): {PRIVACY_OFFICER},
+    ("POST", "/staff/privacy/reid"): {PRIVACY_OFFICER},
+    ("POST", "/staff/privacy/reid/{request_id}/approve"): {PRIVACY_OFFICER},
+    ("POST", "/staff/privacy/reid/{request_id}/reveal"): {PRIVACY_OFFICER},
+    # the account holder (issue 5): own cookie, own data only (object-level rules: tests/me/test_idor.py)
+    ("GET", "/me/login"): EVERYONE,
+    ("POST", "/me/login"): EVERYONE,
+    ("POST", "/me/logout"): {ACCOUNT},
+    ("GET", "/me/"): {ACCOUNT},
+    ("GET", "/me/recordings/{recording_id}"): {ACCOUNT},
+    ("POST", "/me/recordings/{recording_id}/delete"): {ACCOUNT},
+    ("POST", "/me/recordings/delete"): {ACCOUNT},
+    ("POST", "/me/consent"): {ACCOUNT},
+    ("POST", "/me/retention"): {ACCOUNT},
+    ("GET", "/me/receipts"): {ACCOUNT},
+    ("GET", "/me/receipts/{receipt_id}"): {ACCOUNT},
+    ("GET", "/api/v1/me"): {ACCOUNT},
+    ("GET", "/api/v1/me/recordings"): {ACCOUNT},
+    ("DELETE", "/api/v1/me/recordings"): {ACCOUNT},
+    ("GET", "/api/v1/me/recordings/{recording_id}"): {ACCOUNT},
+    ("DELETE", "/api/v1/me/recordings/{recording_id}"): {ACCOUNT},
+    ("GET", "/api/v1/me/recordings/{recording_id}/audio"): {ACCOUNT},
+    ("PUT", "/api/v1/me/consent/{purpose}"): {ACCOUNT},
+    ("PUT", "/api/v1/me/retention"): {ACCOUNT},
+    ("GET", "/api/v1/me/receipts"): {ACCOUNT},
+    ("GET", "/api/v1/me/receipts/{receipt_id}"): {ACCOUNT},
+    ("GET", "/api/v1/me/export"): {ACCOUNT},
+    ("DELETE", "/api/v1/recordings/last"): {DEVICE},
+    ("DELETE", "/api/v1/recordings"): {DEVICE},
 }
+LOGOUTS = {("POST", "/staff/logout"): STAFF, ("POST", "/me/logout"): {ACCOUNT}}
 
 
 def routes(app):
@@ -58,13 +91,16 @@ def test_every_route_is_in_the_matrix(app_client):
     assert {(m, p) for m, p, _ in routes(app_client.app)} == set(EXPECTED)
 
 
-def act_as(principal, app_client, make_staff, device_and_token):
-    """Headers for the principal; staff sign in through the real form."""
+def act_as(principal, app_client, make_staff, device_and_token, services):
+    """Headers for the principal; staff sign in through the real form, an account holder through
+    a real one-time link (its CSRF token then rides in X-CSRF-Token on every call)."""
     app_client.cookies.clear()
     if principal == DEVICE:
         return {"Authorization": f"Bearer {device_and_token[1]}"}
     if principal in ROLES:
         assert sign_in(app_client, make_staff(principal)).status_code == 303
+    if principal == ACCOUNT:
+        return {"X-CSRF-Token": sign_in_holder(app_client, services, new_holder(services).account)}
     return {}
 
 
@@ -73,6 +109,10 @@ def call(app_client, method, path, headers, victim):
     headers = {"accept": "application/json", **headers}
     if method == "GET":
         return app_client.get(url, headers=headers, follow_redirects=False)
+    if method == "DELETE":
+        return app_client.delete(url, headers=headers, follow_redirects=False)
+    if method == "PUT":
+        return app_client.put(url, headers=headers, json={}, follow_redirects=False)
     data = {}
     if "__Host-sv_staff" in app_client.cookies:
         data["csrf"] = csrf_of(app_client)
@@ -81,21 +121,22 @@ def call(app_client, method, path, headers, victim):
 
 
 @pytest.mark.asvs("V8.2.1")
-@pytest.mark.parametrize("principal", [ANONYMOUS, DEVICE, REVIEWER, SUPERVISOR, PRIVACY_OFFICER, ADMIN])
-def test_role_route_matrix(app_client, make_staff, device_and_token, principal):
+@pytest.mark.parametrize("principal", [ANONYMOUS, DEVICE, ACCOUNT, REVIEWER, SUPERVISOR, PRIVACY_OFFICER, ADMIN])
+def test_role_route_matrix(app_client, make_staff, device_and_token, services, principal):
     victim = make_staff(REVIEWER).user.name
-    headers = act_as(principal, app_client, make_staff, device_and_token)  # one sign-in, kept for all calls
+    headers = act_as(principal, app_client, make_staff, device_and_token, services)  # one sign-in, kept for all calls
     for method, path, _ in routes(app_client.app):
-        if (method, path) == ("POST", "/staff/logout"):
-            continue  # checked last: it ends the session the other calls need
+        if (method, path) in LOGOUTS:
+            continue  # checked last: they end the session the other calls need
         status = call(app_client, method, path, headers, victim).status_code
         allowed = principal in EXPECTED[(method, path)]
         if allowed:
             assert status not in (401, 403), (principal, method, path, status)
         else:
             assert status in (401, 403), (principal, method, path, status)
-    status = call(app_client, "POST", "/staff/logout", headers, victim).status_code
-    assert (status not in (401, 403)) == (principal in STAFF)
+    for (method, path), allowed in LOGOUTS.items():
+        status = call(app_client, method, path, headers, victim).status_code
+        assert (status not in (401, 403)) == (principal in allowed), (principal, path, status)
 
 
 @pytest.mark.asvs("V8.2.1")

@@ -1,0 +1,192 @@
+"""What an account holder sees about their own data: recordings (date, device, transcript, audio),
+every human listen (date and purpose, never who), consent, retention and deletion receipts.
+
+Every function takes the signed-in account's id and filters by it in the query that loads the
+object, so an id of another account's recording reads as "not found" (OWASP ASVS V8.2.2).
+
+Human listens come from the audit log: each ``review.audio_served`` event's subject is a review
+task id; the task's ``kind`` says why the clip was chosen (PURPOSES). ``reid.revealed`` events
+(break-glass re-identification) whose subject is one of the account's tasks or recordings are shown
+too, with the written reason. The reviewer or officer (the event's actor, any approver named in
+the details) is never shown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, time, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sottovoce import consent
+from sottovoce.db.models import Account, AuditEvent, DeletionReceipt, Device, Recording, ReviewTask
+from sottovoce.deletion import receipt_dict, receipts_of
+from sottovoce.errors import InvalidInput, NotFound
+from sottovoce.recordings.store import get_recording, latest_hypothesis, open_hypothesis
+from sottovoce.retention import LABELS as RETENTION_LABELS
+from sottovoce.services import Services
+
+PER_PAGE = 50
+LISTEN = "review.audio_served"
+REVEAL = "reid.revealed"
+PURPOSES = {
+    "uncertainty": "quality check of an uncertain transcript",
+    "random": "random quality sample",
+    "gold": "reviewer calibration",
+}
+REVEAL_PURPOSE = "identity revealed under break-glass (approved by two privacy officers)"
+
+
+def account_summary(account: Account) -> dict:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "created_at": account.created_at.isoformat(),
+        "consent": {
+            purpose: {"value": bool(getattr(account, column)), "explanation": consent.EXPLANATIONS[purpose]}
+            for purpose, column in consent.COLUMNS.items()
+        },
+        "retention": {"value": account.retention, "label": RETENTION_LABELS.get(account.retention, account.retention), "choices": RETENTION_LABELS},
+    }
+
+
+def human_listens(db: Session, account_id: str, recording_ids: list[str]) -> dict[str, list[dict]]:
+    """Human listens per recording, oldest first: {"at", "purpose", "kind"}. No reviewer identity."""
+    found: dict[str, list[dict]] = {rid: [] for rid in recording_ids}
+    if not recording_ids:
+        return found
+    by_task = db.execute(
+        select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.details, ReviewTask.recording_id, ReviewTask.kind)
+        .join(ReviewTask, ReviewTask.id == AuditEvent.subject)
+        .where(
+            ReviewTask.account_id == account_id,
+            ReviewTask.recording_id.in_(recording_ids),
+            AuditEvent.action.in_((LISTEN, REVEAL)),
+        )
+    ).all()
+    by_recording = db.execute(
+        select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.details, Recording.id)
+        .join(Recording, Recording.id == AuditEvent.subject)
+        .where(Recording.account_id == account_id, Recording.id.in_(recording_ids), AuditEvent.action == REVEAL)
+    ).all()
+    events = [tuple(row) for row in by_task] + [(*row, None) for row in by_recording]
+    for _seq, at, action, details, recording_id, kind in sorted(events, key=lambda e: e[0]):
+        if action == REVEAL:
+            # The written reason is for the account holder to read (invariant 7); approvers stay unnamed.
+            reason = str(json.loads(details or "{}").get("reason", ""))
+            found[recording_id].append({"at": at, "purpose": REVEAL_PURPOSE, "kind": "break-glass", "reason": reason})
+        else:
+            found[recording_id].append({"at": at, "purpose": PURPOSES.get(kind, "quality review"), "kind": kind})
+    return found
+
+
+def _recording_item(services: Services, db: Session, recording: Recording, device_name: str | None, listens: list[dict], words: bool) -> dict:
+    hypothesis = latest_hypothesis(db, recording.id)
+    opened = open_hypothesis(services, db, recording, hypothesis) if hypothesis else None
+    item = {
+        "id": recording.id,
+        "captured_at": recording.captured_at.isoformat(),
+        "received_at": recording.received_at.isoformat(),
+        "duration_s": round(recording.duration_s, 3),
+        "device": {"id": recording.device_id, "name": device_name} if recording.device_id else None,
+        "status": recording.status,
+        "likely_accidental": recording.likely_accidental,
+        "transcript": opened["text"] if opened else None,
+        "reviewed_by_a_person": bool(listens),
+        "human_listens": listens,
+        "audio_url": f"/api/v1/me/recordings/{recording.id}/audio",
+    }
+    if words:
+        item["hypothesis"] = opened
+    return item
+
+
+@dataclass
+class Page:
+    items: list[dict]
+    page: int
+    pages: int
+    total: int
+
+    def as_dict(self) -> dict:
+        return {"recordings": self.items, "page": self.page, "pages": self.pages, "total": self.total}
+
+
+def recordings_page(services: Services, db: Session, account_id: str, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the account's recordings, newest first."""
+    total = db.scalar(select(func.count()).select_from(Recording).where(Recording.account_id == account_id)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    rows = db.execute(
+        select(Recording, Device.name)
+        .outerjoin(Device, Device.id == Recording.device_id)
+        .where(Recording.account_id == account_id)
+        .order_by(Recording.captured_at.desc(), Recording.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    listens = human_listens(db, account_id, [r.id for r, _ in rows])
+    items = [_recording_item(services, db, r, name, listens[r.id], words=False) for r, name in rows]
+    return Page(items, page, pages, total)
+
+
+def recording_detail(services: Services, db: Session, account_id: str, recording_id: str) -> dict:
+    recording = get_recording(db, recording_id, account_id=account_id)
+    device_name = db.scalar(select(Device.name).where(Device.id == recording.device_id)) if recording.device_id else None
+    listens = human_listens(db, account_id, [recording.id])[recording.id]
+    return _recording_item(services, db, recording, device_name, listens, words=True)
+
+
+def receipts(db: Session, account_id: str) -> list[dict]:
+    return [receipt_dict(r) for r in receipts_of(db, account_id)]
+
+
+def receipt(db: Session, account_id: str, receipt_id: str) -> dict:
+    row = db.scalar(select(DeletionReceipt).where(DeletionReceipt.id == receipt_id, DeletionReceipt.account_id == account_id))
+    if row is None:
+        raise NotFound("receipt")
+    return receipt_dict(row)
+
+
+# -- choosing recordings to delete ---------------------------------------------------------------
+
+
+def parse_instant(value: str, field: str, end_of_day: bool = False) -> datetime:
+    """An ISO-8601 date or date-time; a date means its start (or, with end_of_day, its end) in UTC.
+
+    A date-time must carry a time zone ("Z" or "+01:00"): a local time would be ambiguous.
+    """
+    text = (value or "").strip()
+    try:
+        if len(text) == 10:
+            day = datetime.fromisoformat(text).date()
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"'{field}' must be an ISO-8601 date (2026-11-27) or date-time with a time zone (2026-11-27T10:00:00Z)") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput(f"'{field}' needs a time zone, e.g. 2026-11-27T10:00:00Z")
+    return parsed.astimezone(timezone.utc)
+
+
+def ids_in_range(db: Session, account_id: str, start: datetime | None, end: datetime | None) -> list[str]:
+    """The account's recordings captured within [start, end] (either bound may be open)."""
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("the start of the range is after its end")
+    query = select(Recording.id).where(Recording.account_id == account_id)
+    if start is not None:
+        query = query.where(Recording.captured_at >= start)
+    if end is not None:
+        query = query.where(Recording.captured_at <= end)
+    return list(db.scalars(query))
+
+
+def all_ids(db: Session, account_id: str) -> list[str]:
+    return list(db.scalars(select(Recording.id).where(Recording.account_id == account_id)))
+
+
+def owned_ids(db: Session, account_id: str, recording_ids: list[str]) -> list[str]:
+    return list(db.scalars(select(Recording.id).where(Recording.account_id == account_id, Recording.id.in_(recording_ids))))
+
