@@ -1,0 +1,498 @@
+"""Learning a candidate model version from reviewers' corrections.
+
+Input: (hypothesis text, corrected text) pairs from the TRAIN split. Output: an :class:`Adaptation`,
+the candidate's parameters, which are pure data (JSON) and cost nothing to roll back:
+
+* ``hotwords``: a decoding-time prompt for faster-whisper made of a few *corrected sentences*,
+  written the way Whisper writes, that cover the words reviewers most often had to fix. Bare
+  comma-separated word lists were tried and make Whisper tiny hallucinate the list; real sentences
+  bias it towards the domain without that. The text goes into ``hotwords`` and not
+  ``initial_prompt`` because, in faster-whisper 1.2.1 with ``condition_on_previous_text=False``,
+  the initial prompt only conditions the first 30-second window while hotwords condition every
+  window (``get_prompt`` in ``faster_whisper/transcribe.py``; hotwords are ignored only when a
+  ``prefix`` is given, not when an initial prompt is). For one window both give the same prompt.
+* ``min_tail_confidence``: a prompt makes Whisper tiny append hallucinated sentences after the
+  speech ("Thank you.", "We'll see you next time."); trailing sentences with a low mean word
+  confidence are dropped (:meth:`Adaptation.postprocess`).
+* ``rewrites``: phrase rules (what the recognizer wrote -> what reviewers wrote) applied after
+  recognition. A rule is kept only if, on the training pairs themselves, it fixes at least
+  ``min_support`` distinct utterances with precision ``min_precision`` (fixed / fired), its source
+  phrase is not made only of function words, and it never occurs in the optional general-speech
+  text sample (``general_text``), so that it cannot fire on ordinary speech.
+* ``params``: how it was learned (sizes, thresholds, validation scores), for the audit trail.
+
+When a ``validate`` callback is given (WER of a candidate on held-out TRAIN data, never on the
+evaluation data), :func:`learn` chooses the prompt size and the tail threshold by it and drops the
+rules that make the held-out WER worse. Nothing here logs or prints transcripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from sottovoce.learning.scoring import align, error_counts, normalize
+
+# Words too common to be evidence of domain vocabulary, and too common to rewrite safely.
+FUNCTION_WORDS = frozenset(
+    """a an the i i'm you your yours it it's its to and or but of in on at by for from with as is are
+    was were be been am do does did done can could will would should shall may might must have has
+    had not no yes so if then than that this these those there here what which who whom whose
+    when where why how me my mine we us our he him his she her they them their all any some just
+    up down out off over into about please oh okay ok yeah hey um uh""".split()
+)
+
+DEFAULTS = {
+    "prompt_sentences": 8,  # corrected sentences in the hotwords prompt (0 = no biasing)
+    "prompt_choices": (0, 4, 8, 16),  # sizes tried when a validate callback is given
+    "min_tail_confidence": None,  # drop trailing sentences below this mean confidence (None = off)
+    "tail_choices": (None, 0.3, 0.5, 0.7),  # thresholds tried when a validate callback is given
+    "min_word_errors": 2,  # a word must have been fixed this often to count as learned vocabulary
+    "min_support": 2,  # distinct utterances a rule must fix
+    "min_precision": 0.75,  # fixed / fired on the training pairs
+    "max_rule_words": 4,  # longest phrase on either side of a rule
+    "rewrites": True,
+    "exclude_rules": (),  # (src, dst) rules never to ship, e.g. ones validation found harmful
+}
+
+_TOKEN = re.compile(r"[\w']+")
+
+
+@dataclass
+class Adaptation:
+    hotwords: str | None
+    initial_prompt: str | None
+    rewrites: list[tuple[str, str]]
+    params: dict = field(default_factory=dict)
+    # Trailing sentences whose mean word confidence is below this are dropped (None: keep all).
+    min_tail_confidence: float | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "hotwords": self.hotwords,
+            "initial_prompt": self.initial_prompt,
+            "rewrites": [[src, dst] for src, dst in self.rewrites],
+            "params": self.params,
+            "min_tail_confidence": self.min_tail_confidence,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Adaptation":
+        return cls(
+            hotwords=d.get("hotwords"),
+            initial_prompt=d.get("initial_prompt"),
+            rewrites=[(src, dst) for src, dst in d.get("rewrites", [])],
+            params=dict(d.get("params", {})),
+            min_tail_confidence=d.get("min_tail_confidence"),
+        )
+
+    def postprocess(self, words: Sequence) -> str:
+        """The text to show for a recognized transcript's words (``.word``, ``.confidence``).
+
+        With a prompt, Whisper tiny often appends a hallucinated sentence after the speech ends
+        ("Thank you.", "We'll see you next time.", a sentence of the prompt) with low word
+        probabilities. Trailing sentences (never the first) whose mean word confidence is below
+        ``min_tail_confidence`` are dropped; then the rewrites are applied.
+        """
+        return self.apply_rewrites(" ".join(w.word for w in self.trim_tail(words)))
+
+    def trim_tail(self, words: Sequence) -> list:
+        """The words that survive the tail trimming, as the same objects (times kept)."""
+        sentences = _sentences(list(words))
+        if self.min_tail_confidence is not None:
+            while len(sentences) > 1 and _mean_confidence(sentences[-1]) < self.min_tail_confidence:
+                sentences.pop()
+        return [w for sentence in sentences for w in sentence]
+
+    @property
+    def decoding_key(self) -> str:
+        """A hash of what changes the recognizer's output, so decodes can be cached per version."""
+        return hashlib.sha256(json.dumps([self.hotwords, self.initial_prompt]).encode()).hexdigest()[:16]
+
+    def apply_rewrites(self, text: str) -> str:
+        """Applies the rules in order, on word boundaries, ignoring case and punctuation between words."""
+        for src, dst in self.rewrites:
+            text = _rule_pattern(src).sub(_replacement(dst), text)
+        return " ".join(text.split())
+
+
+def _sentences(words: list) -> list[list]:
+    """Splits recognized words into sentences after words ending in . ? or !"""
+    out: list[list] = [[]]
+    for word in words:
+        out[-1].append(word)
+        if word.word.endswith((".", "?", "!")):
+            out.append([])
+    return [s for s in out if s]
+
+
+def _mean_confidence(words: list) -> float:
+    return sum(w.confidence for w in words) / len(words)
+
+
+def _replacement(dst: str) -> Callable[[re.Match], str]:
+    # A function, not a template string: the target must never be read as a regex backreference.
+    return lambda _m: dst
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _rule_pattern(src: str) -> re.Pattern:
+    if src not in _PATTERNS:
+        words = [re.escape(w) for w in tokens(src)]
+        # Between words allow any run of spaces/punctuation ("settle, on"); never match inside a word.
+        _PATTERNS[src] = re.compile(r"(?<![\w'])" + r"[^\w']+".join(words) + r"(?![\w'])", re.IGNORECASE)
+    return _PATTERNS[src]
+
+
+def tokens(text: str) -> list[str]:
+    """The words rules are learned on: lower case, punctuation dropped, apostrophes kept."""
+    return _TOKEN.findall((text or "").lower())
+
+
+def _regions(hyp: list[str], ref: list[str]) -> list[tuple[int, int, int, int]]:
+    """Maximal runs of non-matching alignment chunks as (hyp_start, hyp_end, ref_start, ref_end)."""
+    out: list[list[int]] = []
+    previous_end = None
+    for chunk in align(ref, hyp):
+        if chunk.type == "equal":
+            previous_end = None
+            continue
+        if previous_end is not None and out:
+            out[-1][1], out[-1][3] = chunk.hyp_end, chunk.ref_end
+        else:
+            out.append([chunk.hyp_start, chunk.hyp_end, chunk.ref_start, chunk.ref_end])
+        previous_end = chunk.hyp_end
+    return [tuple(r) for r in out]
+
+
+def word_edits(hypothesis: str, correction: str) -> list[dict]:
+    """The word-level edits a reviewer made, for storing with the review.
+
+    Words are split on whitespace and compared ignoring case and surrounding punctuation; runs of
+    adjacent changes are merged into one edit. Positions are word indices (end exclusive) in each
+    text. ``op`` uses the recognizer's point of view, as WER does: ``substitution`` (words replaced),
+    ``deletion`` (the recognizer missed words the reviewer added: ``hypothesis`` is empty) and
+    ``insertion`` (the recognizer produced words the reviewer removed: ``correction`` is empty).
+    """
+    hyp_words, ref_words = hypothesis.split(), correction.split()
+    edits = []
+    for hs, he, rs, re_ in _regions([_key(w) for w in hyp_words], [_key(w) for w in ref_words]):
+        op = "substitution" if he > hs and re_ > rs else ("insertion" if he > hs else "deletion")
+        edits.append(
+            {
+                "op": op,
+                "hypothesis": " ".join(hyp_words[hs:he]),
+                "correction": " ".join(ref_words[rs:re_]),
+                "hyp_start": hs,
+                "hyp_end": he,
+                "corr_start": rs,
+                "corr_end": re_,
+            }
+        )
+    return edits
+
+
+def _key(word: str) -> str:
+    # jiwer splits on whitespace, so an all-punctuation token still needs a non-empty stand-in.
+    return "".join(_TOKEN.findall(word.lower())) or word
+
+
+# --- vocabulary and prompt --------------------------------------------------------------------
+
+
+def fixed_word_weights(pairs: list[tuple[str, str]], min_word_errors: int = 2) -> dict[str, float]:
+    """Content words reviewers had to insert or substitute, weighted errors x log(1 + frequency).
+
+    Counting both how often a word was fixed and how common it is in corrections favours recurring
+    domain vocabulary over one-off mishearings. Digits are left out: the normalizer already maps
+    spoken and written numbers together.
+    """
+    errors: Counter[str] = Counter()
+    freq: Counter[str] = Counter()
+    for hyp, ref in pairs:
+        ref_n, hyp_n = normalize(ref).split(), normalize(hyp).split()
+        freq.update(set(ref_n))
+        for chunk in align(ref_n, hyp_n):
+            if chunk.type in ("substitute", "delete"):
+                errors.update(ref_n[chunk.ref_start : chunk.ref_end])
+    return {
+        w: errors[w] * math.log(1 + freq[w])
+        for w in errors
+        if errors[w] >= min_word_errors and w not in FUNCTION_WORDS and not any(ch.isdigit() for ch in w)
+    }
+
+
+def prompt_sentences(pairs: list[tuple[str, str]], weights: dict[str, float], n: int) -> list[str]:
+    """Greedily picks n corrected sentences covering the most weight not yet covered.
+
+    Dividing by sqrt(length) prefers short sentences, so the prompt stays small (it costs decoder
+    context and CPU time on every window).
+    """
+    pool = sorted({" ".join(tokens(ref)) for _hyp, ref in pairs if tokens(ref)})
+    covered: set[str] = set()
+    chosen: list[str] = []
+    while pool and len(chosen) < n:
+        def gain(sentence: str) -> float:
+            words = set(normalize(sentence).split()) - covered
+            return sum(weights.get(w, 0.0) for w in words) / math.sqrt(len(sentence.split()))
+
+        best = max(pool, key=lambda s: (gain(s), s))
+        if gain(best) <= 0:
+            break
+        chosen.append(best)
+        covered |= set(normalize(best).split())
+        pool.remove(best)
+    return chosen
+
+
+_QUESTION_STARTS = frozenset(
+    "what what's who who's when where where's why how how's which is are do does did can could will would should".split()
+)
+
+
+def whisper_style(sentence: str) -> str:
+    """A corrected sentence written the way Whisper writes: capital, "I", final punctuation.
+
+    Reviewers' text is often lower case and unpunctuated; as a prompt that style made Whisper tiny
+    worse on held-out clips than the same sentences in its own style.
+    """
+    words = ["I" + w[1:] if w == "i" or w.startswith("i'") else w for w in sentence.split()]
+    if not words:
+        return ""
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + ("?" if words[0].lower() in _QUESTION_STARTS else ".")
+
+
+def _prompt_text(sentences: list[str]) -> str | None:
+    return " ".join(whisper_style(s) for s in sentences) if sentences else None
+
+
+# --- rewrite rules ------------------------------------------------------------------------------
+
+
+def _candidate_rules(pairs: list[tuple[str, str]], max_words: int) -> Counter[tuple[str, str]]:
+    """Phrase pairs seen at error regions, bare and with one word of context on either side.
+
+    Context turns insertions/deletions into rules with a non-empty source and lets a rule be
+    specific ("settle on" -> "set alarm" rather than "on" -> "alarm"); the support and precision
+    tests decide which variant survives. Counted once per utterance.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for hyp_text, ref_text in pairs:
+        hyp, ref = tokens(hyp_text), tokens(ref_text)
+        seen = set()
+        for hs, he, rs, re_ in _regions(hyp, ref):
+            for left in (0, 1):
+                for right in (0, 1):
+                    a, b, c, d = hs - left, he + right, rs - left, re_ + right
+                    if a < 0 or c < 0 or b > len(hyp) or d > len(ref) or b <= a:
+                        continue
+                    if b - a > max_words or d - c > max_words:
+                        continue
+                    seen.add((" ".join(hyp[a:b]), " ".join(ref[c:d])))
+        counts.update(seen)
+    return counts
+
+
+def _contains(words: list[str], phrase: list[str]) -> bool:
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def score_rule(rule: tuple[str, str], pairs: list[tuple[str, str]]) -> dict:
+    """How a rule does on pairs: utterances it fires on, fixes, breaks, and net word errors saved."""
+    src_words = tokens(rule[0])
+    one = Adaptation(None, None, [rule])
+    fired = fixed = broken = saved = 0
+    for hyp, ref in pairs:
+        if not _contains(tokens(hyp), src_words):
+            continue
+        fired += 1
+        before, _ = error_counts(ref, hyp)
+        after, _ = error_counts(ref, one.apply_rewrites(hyp))
+        saved += before - after
+        fixed += after < before
+        broken += after > before
+    return {"fired": fired, "fixed": fixed, "broken": broken, "saved": saved}
+
+
+def learn_rewrites(
+    pairs: list[tuple[str, str]],
+    min_support: int = 2,
+    min_precision: float = 0.75,
+    max_rule_words: int = 4,
+    general_text: Iterable[str] = (),
+    exclude: Iterable[tuple[str, str]] = (),
+) -> tuple[list[tuple[str, str]], dict]:
+    """Rules that pass support, precision and the general-speech guard, most useful first."""
+    general = [tokens(t) for t in general_text]
+    excluded = {(src, dst) for src, dst in exclude}
+    stats = {"candidates": 0, "tested": 0, "kept": 0}
+    kept: list[tuple[tuple[str, str], int]] = []
+    for (src, dst), count in _candidate_rules(pairs, max_rule_words).items():
+        stats["candidates"] += 1
+        if count < min_support or (src, dst) in excluded or normalize(src) == normalize(dst):
+            continue
+        src_words = src.split()
+        if all(w in FUNCTION_WORDS for w in src_words):
+            continue
+        if any(_contains(g, src_words) for g in general):
+            continue
+        stats["tested"] += 1
+        s = score_rule((src, dst), pairs)
+        if s["fixed"] >= min_support and s["fixed"] >= min_precision * s["fired"] and s["saved"] > 0:
+            kept.append(((src, dst), s["saved"]))
+    # Most useful first; among equals the shortest source, which generalizes to unseen sentences
+    # (the context variants then add nothing and are dropped); alphabetical to be reproducible.
+    kept.sort(key=lambda r: (-r[1], len(r[0][0].split()), r[0]))
+    rules = _drop_shadowed([r for r, _ in kept], pairs)
+    stats["kept"] = len(rules)
+    return rules, stats
+
+
+def _drop_shadowed(rules: list[tuple[str, str]], pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Keeps a rule only if it still helps after the rules before it have been applied.
+
+    apply_rewrites runs the rules in this same order, so what is measured here is what ships.
+    """
+    out: list[tuple[str, str]] = []
+    texts = [(hyp, ref) for hyp, ref in pairs]
+    for rule in rules:
+        s = score_rule(rule, texts)
+        if s["saved"] > 0 and s["fixed"] > s["broken"]:
+            out.append(rule)
+            one = Adaptation(None, None, [rule])
+            texts = [(one.apply_rewrites(hyp), ref) for hyp, ref in texts]
+    return out
+
+
+# --- putting it together ---------------------------------------------------------------------
+
+
+def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) -> Adaptation:
+    weights = fixed_word_weights(pairs, opts["min_word_errors"])
+    sentences = prompt_sentences(pairs, weights, opts["prompt_sentences"])
+    rules, rule_stats = ([], {})
+    if opts["rewrites"]:
+        rules, rule_stats = learn_rewrites(
+            pairs, opts["min_support"], opts["min_precision"], opts["max_rule_words"], general_text, opts["exclude_rules"]
+        )
+    params = {
+        "pairs": len(pairs),
+        "selected": {
+            **{
+                k: opts[k]
+                for k in ("prompt_sentences", "min_tail_confidence", "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites")
+            },
+            "exclude_rules": [list(r) for r in opts["exclude_rules"]],
+        },
+        "vocabulary": len(weights),
+        "prompt_sentences_used": len(sentences),
+        "rules": rule_stats,
+    }
+    return Adaptation(
+        hotwords=_prompt_text(sentences),
+        initial_prompt=None,
+        rewrites=rules,
+        params=params,
+        min_tail_confidence=opts["min_tail_confidence"],
+    )
+
+
+def learn(
+    pairs: list[tuple[str, str]],
+    validate: Callable[[Adaptation], float] | None = None,
+    **opts,
+) -> Adaptation:
+    """Learns an Adaptation from (hypothesis, corrected) pairs.
+
+    ``validate`` must score a candidate on held-out TRAIN data that is not in ``pairs`` (lower is
+    better). With it, the prompt size and tail threshold are chosen jointly among
+    ``prompt_choices`` x ``tail_choices``, each rule is kept only if removing it would not lower
+    the held-out WER, and the rules ship only if together they lower it. The chosen settings are
+    in ``params["selected"]`` (rules validation dropped go to ``exclude_rules``), so a caller can
+    refit on all its data with ``learn(all_pairs, **params["selected"])``. It is called about
+    ``len(prompt_choices) * len(tail_choices) + len(rules) + 3`` times but with only
+    ``len(prompt_choices)`` distinct :attr:`Adaptation.decoding_key` values: cache decodes by that
+    key and re-apply only :meth:`Adaptation.postprocess`.
+
+    Other options: see ``DEFAULTS``; ``general_text`` is a sample of ordinary (non-domain) speech
+    text in which no rule's source phrase may occur.
+    """
+    unknown = set(opts) - set(DEFAULTS) - {"general_text"}
+    if unknown:
+        raise TypeError(f"unknown options: {sorted(unknown)}")
+    general_text = list(opts.pop("general_text", ()))
+    settings = {**DEFAULTS, **opts}
+    pairs = [(h or "", r or "") for h, r in pairs]
+    if validate is None:
+        return _build(pairs, settings, general_text)
+
+    scores: dict[tuple[int, float | None], float] = {}
+    for n in settings["prompt_choices"]:
+        candidate = _build(pairs, {**settings, "prompt_sentences": n, "rewrites": False}, general_text)
+        for tail in settings["tail_choices"]:
+            # Same decoding key for every threshold: the callback re-decodes nothing here.
+            candidate.min_tail_confidence = tail
+            scores[(n, tail)] = validate(candidate)
+    # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech) and
+    # then to the gentler trimming.
+    best_n, best_tail = min(scores, key=lambda k: (scores[k], k[0], k[1] or 0.0))
+    adaptation = _build(pairs, {**settings, "prompt_sentences": best_n, "min_tail_confidence": best_tail}, general_text)
+    validation = {"prompt_wer": {f"{n}/{tail}": round(s, 5) for (n, tail), s in scores.items()}}
+    if adaptation.rewrites:
+        learned = list(adaptation.rewrites)
+        adaptation.rewrites, validation["rules"] = _validate_rules(adaptation, validate)
+        if adaptation.rewrites:
+            dropped = [list(r) for r in learned if r not in adaptation.rewrites]
+            adaptation.params["selected"]["exclude_rules"] += dropped
+        else:
+            adaptation.params["selected"]["rewrites"] = False
+    validation["final_wer"] = round(validate(adaptation), 5)
+    adaptation.params["validation"] = validation
+    return adaptation
+
+
+def _validate_rules(adaptation: Adaptation, validate: Callable[[Adaptation], float]) -> tuple[list, dict]:
+    """Backward elimination: drop each rule whose removal lowers the held-out WER; then, unless
+    the remaining rules together lower it, drop them all. Rules the slice never triggers stay:
+    they passed support and precision on the training pairs."""
+    rules = list(adaptation.rewrites)
+    current = validate(adaptation)
+    dropped = 0
+    for rule in list(rules):
+        trial = Adaptation(
+            adaptation.hotwords, adaptation.initial_prompt, [r for r in rules if r != rule], {}, adaptation.min_tail_confidence
+        )
+        score = validate(trial)
+        if score < current:  # the rule hurt on held-out data
+            rules.remove(rule)
+            current = score
+            dropped += 1
+    without = validate(Adaptation(adaptation.hotwords, adaptation.initial_prompt, [], {}, adaptation.min_tail_confidence))
+    if rules and current >= without:
+        # As a set the rules must help on held-out data, or none ship.
+        dropped += len(rules)
+        rules = []
+    return rules, {"dropped": dropped, "kept": len(rules), "wer_with": round(current, 5), "wer_without": round(without, 5)}
+
+
+def describe(adaptation: Adaptation) -> dict:
+    """Aggregate shape of an Adaptation for reports (sizes only, no text)."""
+    return {
+        "hotwords_words": len((adaptation.hotwords or "").split()),
+        "min_tail_confidence": adaptation.min_tail_confidence,
+        "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
+        "rewrites": len(adaptation.rewrites),
+        **{k: v for k, v in adaptation.params.items() if k in ("pairs", "selected")},
+    }
+
+
+__all__ = ["Adaptation", "learn", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe"]

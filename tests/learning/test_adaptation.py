@@ -1,0 +1,155 @@
+"""Learning a candidate version from (hypothesis, correction) pairs, without the recognizer."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sottovoce.learning.adaptation import Adaptation, learn, learn_rewrites, score_rule, word_edits
+from sottovoce.learning.scoring import wer
+
+# A recognizer that keeps writing "ollie" for the wake word and "we mo" for the plug brand,
+# across different sentences, plus one-off mistakes that should not become rules.
+PAIRS = [
+    ("Ollie, turn on the we mo plug.", "olly turn on the wemo plug"),
+    ("ollie what time is it", "olly what time is it"),
+    ("Ollie set an alarm for six", "olly set an alarm for six"),
+    ("switch the we mo off", "switch the wemo off"),
+    ("is the we mo plug on", "is the wemo plug on"),
+    ("add eggs to my shopping list", "add eggs to my shopping list"),
+    ("play some jazz", "play some jazz"),
+    ("add milk to the grocery lift", "add milk to the grocery list"),
+    ("the weather in paris", "what is the weather in paris"),
+    ("a the timer", "the timer"),
+    ("a the alarm", "the alarm"),
+]
+
+
+def test_word_edits_reports_merged_edits_with_positions():
+    edits = word_edits("Ollie, turn on the we mo plug.", "olly turn on the wemo plug")
+    assert edits == [
+        {"op": "substitution", "hypothesis": "Ollie,", "correction": "olly", "hyp_start": 0, "hyp_end": 1, "corr_start": 0, "corr_end": 1},
+        {"op": "substitution", "hypothesis": "we mo", "correction": "wemo", "hyp_start": 4, "hyp_end": 6, "corr_start": 4, "corr_end": 5},
+    ]
+
+
+def test_word_edits_names_deletions_and_insertions_from_the_recognizers_side():
+    assert [e["op"] for e in word_edits("the weather", "what is the weather")] == ["deletion"]
+    assert [e["op"] for e in word_edits("stop stop now", "stop now")] == ["insertion"]
+    assert word_edits("Hello, World!", "hello world") == []
+    assert word_edits("", "") == []
+    assert word_edits("", "hi there")[0]["correction"] == "hi there"
+
+
+def test_apply_rewrites_respects_word_boundaries_case_and_punctuation():
+    a = Adaptation(None, None, [("we mo", "wemo"), ("ollie", "olly")])
+    assert a.apply_rewrites("Ollie, turn on the We, mo plug.") == "olly, turn on the wemo plug."
+    assert a.apply_rewrites("jollie towe mon") == "jollie towe mon"  # never inside a word
+    assert Adaptation(None, None, [("x", r"\1 $0")]).apply_rewrites("x y") == r"\1 $0 y"
+
+
+def test_postprocess_drops_low_confidence_trailing_sentences_then_rewrites():
+    from sottovoce.asr.hypothesis import Word
+
+    def w(text, confidence):
+        return Word(text, 0.0, 0.0, confidence)
+
+    words = [w("Ollie,", 0.9), w("stop.", 0.2), w("Play", 0.4), w("music.", 0.9), w("Thank", 0.3), w("you.", 0.2)]
+    a = Adaptation(None, None, [("ollie", "olly")], {}, min_tail_confidence=0.5)
+    # "Thank you." (mean 0.25) goes; "Play music." (0.65) stays, so trimming stops there.
+    assert a.postprocess(words) == "olly, stop. Play music."
+    assert a.postprocess(words[:2]) == "olly, stop."  # the first sentence is never dropped
+    assert Adaptation(None, None, []).postprocess(words) == "Ollie, stop. Play music. Thank you."
+    assert a.postprocess([]) == ""
+
+
+def test_adaptation_round_trips_through_json():
+    a = Adaptation("olly turn on the wemo plug.", None, [("ollie", "olly")], {"pairs": 3}, 0.03)
+    again = Adaptation.from_json(json.loads(json.dumps(a.to_json())))
+    assert again == a
+    assert again.decoding_key == a.decoding_key
+    assert Adaptation("other", None, []).decoding_key != a.decoding_key
+
+
+def test_learn_finds_recurring_errors_but_not_one_offs():
+    a = learn(PAIRS, prompt_sentences=2)
+    assert ("ollie", "olly") in a.rewrites
+    assert ("we mo", "wemo") in a.rewrites
+    assert not any("lift" in src for src, _ in a.rewrites)  # seen once
+    assert not any(src in ("a the", "a") for src, _ in a.rewrites)  # function words only
+    hyps = [a.apply_rewrites(h) for h, _ in PAIRS]
+    assert wer([r for _, r in PAIRS], hyps) < wer([r for _, r in PAIRS], [h for h, _ in PAIRS])
+
+
+def test_learn_puts_corrected_domain_sentences_in_hotwords():
+    a = learn(PAIRS, prompt_sentences=2)
+    assert a.initial_prompt is None
+    assert "Olly turn on the wemo plug." in a.hotwords  # written the way Whisper writes
+    assert a.params["selected"]["prompt_sentences"] == 2 and a.params["pairs"] == len(PAIRS)
+    assert learn(PAIRS, prompt_sentences=0).hotwords is None
+
+
+def test_general_text_blocks_rules_that_would_fire_on_ordinary_speech():
+    a = learn(PAIRS, general_text=["ollie is my dog"])
+    assert ("ollie", "olly") not in a.rewrites and ("we mo", "wemo") in a.rewrites
+
+
+def test_rules_need_precision():
+    # "ollie" is right as often as wrong here: a rule would break as much as it fixes.
+    pairs = PAIRS + [("ollie is my dog", "ollie is my dog")] * 4
+    rules, _stats = learn_rewrites(pairs, min_support=2, min_precision=0.75)
+    assert ("ollie", "olly") not in rules
+    assert score_rule(("ollie", "olly"), pairs)["broken"] == 4
+
+
+def test_learn_chooses_sizes_and_rules_by_validation():
+    calls = []
+
+    def validate(candidate: Adaptation) -> float:
+        calls.append(candidate)
+        # Pretend held-out data likes a 1-sentence prompt and dislikes the "we mo" rule.
+        # Pretend held-out data likes a 1-sentence prompt, trimming at 0.05, and not the "we mo" rule.
+        size = 0 if candidate.hotwords is None else candidate.hotwords.count(".")
+        score = abs(size - 1) * 0.01 + (0.0 if candidate.min_tail_confidence == 0.05 else 0.002)
+        score += 0.05 if ("we mo", "wemo") in candidate.rewrites else 0.0
+        return round(score - 0.01 * len(candidate.rewrites), 5)
+
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05))  # any floats will do
+    assert a.params["selected"]["prompt_sentences"] == 1
+    assert a.min_tail_confidence == a.params["selected"]["min_tail_confidence"] == 0.05
+    assert ("we mo", "wemo") not in a.rewrites and ("ollie", "olly") in a.rewrites
+    # One sentence already covers both learned words, so 2 ties with 1 and the smaller wins.
+    assert a.params["validation"]["prompt_wer"] == {
+        "0/None": 0.012, "0/0.05": 0.01, "1/None": 0.002, "1/0.05": 0.0, "2/None": 0.002, "2/0.05": 0.0
+    }
+    assert len(calls) <= 6 + len(learn(PAIRS).rewrites) + 3
+    refit = learn(PAIRS, **a.params["selected"])
+    assert refit.hotwords == a.hotwords
+
+
+def test_rules_must_help_held_out_data_as_a_set():
+    a = learn(PAIRS, validate=lambda c: 0.1, prompt_choices=(0,), tail_choices=(None,))
+    assert a.rewrites == [] and a.params["selected"]["rewrites"] is False
+
+
+def test_learn_is_deterministic_quiet_and_strict_about_options(capsys):
+    assert learn(PAIRS).to_json() == learn(list(PAIRS)).to_json()
+    assert capsys.readouterr() == ("", "")  # never prints transcripts
+    with pytest.raises(TypeError):
+        learn(PAIRS, top_k=3)
+    assert learn([]).rewrites == [] and learn([]).hotwords is None
+
+
+@pytest.mark.slow
+def test_learned_hotwords_decode_with_the_real_recognizer():
+    from sottovoce.asr.whisper import WhisperRecognizer
+    from sottovoce.audio import decode
+    from sottovoce.settings import Settings
+
+    clip = Path(__file__).parent.parent.parent / "sottovoce" / "demo" / "clips" / "set-a-timer-for-5-minutes.wav"
+    samples = decode(clip.read_bytes(), max_duration_s=60)
+    recognizer = WhisperRecognizer(Settings().resolved_asr_model_path, cpu_threads=2)
+    pairs = [("set a time for ten minutes", "set a timer for ten minutes"), ("cancel the time", "cancel the timer")] * 2
+    adaptation = learn(pairs, prompt_sentences=2)
+    text = adaptation.apply_rewrites(recognizer.transcribe(samples, hotwords=adaptation.hotwords).text)
+    assert wer(["set a timer for 5 minutes"], [text]) <= 0.2
