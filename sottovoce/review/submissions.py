@@ -18,7 +18,7 @@ from sottovoce.audit import Actor
 from sottovoce.db.models import Annotation, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
 from sottovoce.errors import InvalidInput
-from sottovoce.review.edits import word_edits
+from sottovoce.learning.adaptation import word_edits
 from sottovoce.review.projection import reviewer_view
 from sottovoce.services import Services
 

@@ -66,7 +66,8 @@ def test_full_review_flow(app_client, reviewer, one_task, services):
         annotation = db.scalar(select(Annotation))
         content = open_annotation(services, db, annotation)
         assert content["text"] == "lock the front door please"
-        assert content["edits"] == [{"op": "insert", "hyp_pos": 4, "hyp": [], "ref": ["please"]}]
+        # The recognizer missed "please": a deletion from its point of view, as in WER.
+        assert content["edits"] == [{"op": "deletion", "hypothesis": "", "correction": "please", "hyp_start": 4, "hyp_end": 4, "corr_start": 4, "corr_end": 5}]
         assert content["unintelligible"] == [4]
         assert db.get(ReviewTask, task_id).status == "done" and db.get(ReviewTask, task_id).rendered_blob_id is None
         actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject == task_id)).all()
