@@ -1,0 +1,71 @@
+"""The learning loop end to end from the CLI, on real clips and the real recognizer."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from sottovoce.audit import Actor
+from sottovoce.cli import app
+from sottovoce.recordings.ingest import commit_ingest, ingest
+from sottovoce.recordings.metadata import parse_metadata
+from sottovoce.review import tasks as leases
+from sottovoce.review.sampler import create_tasks
+from sottovoce.review.submissions import Submission, submit
+from sottovoce.worker import drain
+from tests.conftest import DEMO_CLIPS
+
+pytestmark = pytest.mark.slow
+
+
+def test_dataset_adapt_evaluate_promote(services, settings, env_for, make_account):
+    references = json.loads((DEMO_CLIPS.parent / "clips.json").read_text())
+    for name, text in sorted(references.items()):
+        account, device = make_account(review=True, training=True)
+        with services.sessions() as db:
+            recording = ingest(services, db, device, (DEMO_CLIPS / name).read_bytes(), parse_metadata(None))
+            commit_ingest(services, db, recording)
+        drain(services, ["transcribe"])
+        with services.sessions() as db:
+            create_tasks(db, recording.id, account.id, "uncertainty", 0.5)
+            db.commit()
+            task = leases.lease_next(services, db, "reviewer-" + account.id[:6])
+            submit(services, db, task, Actor("reviewer-" + account.id[:6], "reviewer"), Submission(text=text))
+            db.commit()
+
+    env = env_for(settings)
+
+    def cli(*args):
+        result = subprocess.run([sys.executable, "-m", "sottovoce", *args], env=env, capture_output=True, text=True, timeout=600)
+        return result.returncode, result.stdout, result.stderr
+
+    code, out, err = cli("learn", "dataset", "--json")
+    assert code == 0, err
+    snapshot = json.loads(out)
+    assert snapshot["train"] + snapshot["eval"] == len(references)
+    assert not ({l["recording"] for l in snapshot["lineage"] if l["split"] == "train"} & {l["recording"] for l in snapshot["lineage"] if l["split"] == "eval"})
+
+    code, out, err = cli("learn", "adapt", "--json")
+    if snapshot["train"] < 4:
+        assert code == 1 and "at least 4" in err
+        return
+    assert code == 0, err
+    candidate = json.loads(out)
+    assert candidate["status"] == "candidate" and candidate["snapshot"] == snapshot["id"]
+
+    code, out, err = cli("learn", "evaluate", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert {"v1", candidate["name"]} <= set(report["versions"])
+    assert all(v["general_wer"] is not None for v in report["versions"].values())
+
+    code, out, err = cli("learn", "promote", candidate["name"], "--json")
+    mine, base = report["versions"][candidate["name"]], report["versions"]["v1"]
+    should = mine["eval_wer"] is not None and mine["eval_wer"] < base["eval_wer"] and mine["general_wer"] <= base["general_wer"] + 0.01
+    assert (code == 0) == should, (report, err)
+
+    runner = CliRunner()
+    versions = json.loads(runner.invoke(app, ["learn", "versions", "--json"], env=env).stdout)
+    assert [v["status"] for v in versions].count("active") == 1
