@@ -106,6 +106,8 @@ def run(n_tasks: int, n_reviews: int) -> dict:
                     response = client.post("/staff/review/next", data={"csrf": csrf or queue_csrf(client)})
                     next_ms.append((time.perf_counter() - t) * 1000)
                     location = response.headers["location"]
+                    if "/tasks/" not in location:
+                        break
                 page = client.get(location)
                 csrf = re.search(r'name="csrf" content="([^"]+)"', page.text).group(1)
                 audio_url = re.search(r'data-audio="([^"]+)"', page.text).group(1).replace("&amp;", "&")
@@ -120,9 +122,8 @@ def run(n_tasks: int, n_reviews: int) -> dict:
                 t = time.perf_counter()
                 response = client.post(f"/staff/review/tasks/{task_id}/submit", json={"text": "lock the front door"}, headers={"X-CSRF-Token": csrf})
                 submit_ms.append((time.perf_counter() - t) * 1000)
-                location = response.json()["next"]
-                if "/tasks/" not in location:
-                    break
+                assert response.status_code == 200, response.text
+                location = None  # the page now POSTs to /staff/review/next, timed at the loop's top
         server.should_exit = True
         thread.join(10)
         services.close()
@@ -168,7 +169,7 @@ def main() -> None:
     print(f"{'measure':28} {'p50 ms':>8} {'p99 ms':>8}  target p99")
     print(f"{'next task':28} {result['next_task_p50_ms']:8.2f} {result['next_task_p99_ms']:8.2f}  <= 20 ms")
     print(f"{'first audio byte':28} {result['first_audio_byte_p50_ms']:8.2f} {result['first_audio_byte_p99_ms']:8.2f}  <= 10 ms")
-    print(f"{'submit (+ lease next)':28} {result['submit_p50_ms']:8.2f} {result['submit_p99_ms']:8.2f}  <= 30 ms")
+    print(f"{'submit':28} {result['submit_p50_ms']:8.2f} {result['submit_p99_ms']:8.2f}  <= 30 ms")
 
 
 if __name__ == "__main__":

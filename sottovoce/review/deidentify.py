@@ -22,21 +22,21 @@ from sottovoce.privacy.audio_redaction import silence_spans
 from sottovoce.privacy.pii_text import pii_word_indices
 from sottovoce.privacy.voice import anonymize
 from sottovoce.review import projection, render
+from sottovoce.review.projection import entities_from_runs
 
 PII_PAD_S = 0.1
 
 
 def pii_entities(words: list[str]) -> list[str | None]:
     """The entity type of each word, or None, for a list of hypothesis words."""
-    entities: list[str | None] = [None] * len(words)
-    for first, last, entity in pii_word_indices(words):
-        for i in range(first, last + 1):
-            entities[i] = entity
-    return entities
+    return entities_from_runs(pii_word_indices(words), len(words))
 
 
 def silence_pii(samples: np.ndarray, context: render.RenderContext) -> np.ndarray:
-    entities = pii_entities([w["word"] for w in context.words])
+    runs = pii_word_indices([w["word"] for w in context.words])
+    # Word positions and types only (no text): the projection reuses them instead of re-detecting.
+    context.params["pii_words"] = [list(run) for run in runs]
+    entities = entities_from_runs(runs, len(context.words))
     spans = [(w["start"], w["end"]) for w, entity in zip(context.words, entities) if entity]
     context.params["pii_spans_silenced"] = len(spans)
     return silence_spans(samples, SAMPLE_RATE, spans, pad_s=PII_PAD_S) if spans else samples

@@ -7,6 +7,7 @@ task id is random per task, times are offsets within the clip, and the duration 
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
@@ -47,12 +48,25 @@ def _no_redaction(words: list[str]) -> list[str | None]:
 PII_TAGGER = [_no_redaction]
 
 
+def entities_from_runs(runs, n_words: int) -> list[str | None]:
+    """Per-word entity types from (first, last, entity) runs of personal data."""
+    entities: list[str | None] = [None] * n_words
+    for first, last, entity in runs:
+        for i in range(first, min(last, n_words - 1) + 1):
+            entities[i] = entity
+    return entities
+
+
 def reviewer_view(services: Services, db: Session, task: ReviewTask) -> ReviewerView:
     recording = db.get(Recording, task.recording_id)
     hypothesis = latest_hypothesis(db, recording.id)
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
     threshold = services.settings.review_low_confidence
-    entities = PII_TAGGER[0]([w["word"] for w in words])
+    rendered = json.loads(task.render_params or "{}")
+    if "pii_words" in rendered:  # detected once, when the clip was rendered (review/deidentify.py)
+        entities = entities_from_runs(rendered["pii_words"], len(words))
+    else:
+        entities = PII_TAGGER[0]([w["word"] for w in words])
     shown: list[ReviewWord] = []
     for w, entity in zip(words, entities):
         if entity and shown and shown[-1].pii == entity:

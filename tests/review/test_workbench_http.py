@@ -61,7 +61,9 @@ def test_full_review_flow(app_client, reviewer, one_task, services):
     assert app_client.get(audio_url).status_code == 403  # single use
     body = {"text": "lock the front door please", "unintelligible": [4], "tags": [], "time_spent_ms": 5000}
     done = app_client.post(f"/staff/review/tasks/{task_id}/submit", content=json.dumps(body), headers={"X-CSRF-Token": token, "Content-Type": "application/json", **JSON})
-    assert done.status_code == 200 and done.json()["next"] == "/staff/review?empty=1"
+    assert done.status_code == 200 and done.json()["next"] == "/staff/review/next"
+    after = app_client.post("/staff/review/next", data={"csrf": token}, follow_redirects=False)
+    assert after.headers["location"] == "/staff/review?empty=1"  # the queue is empty now
     with services.sessions() as db:
         annotation = db.scalar(select(Annotation))
         content = open_annotation(services, db, annotation)

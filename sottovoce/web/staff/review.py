@@ -30,6 +30,7 @@ from sottovoce.web.policies import StaffPrincipal, staff
 from sottovoce.web.templating import templates
 
 router = APIRouter(prefix="/staff/review", tags=["review"])
+NEXT = "/staff/review/next"  # the page POSTs here (with its CSRF token) to lease the next clip
 
 
 class PreparedClips:
@@ -145,18 +146,21 @@ def heartbeat(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: S
 def submit_task(task_id: str, submission: Submission = Body(...), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
     task = task_leases.leased_task(db, task_id, principal.user.id)
     submit(services, db, task, principal.actor, submission)
-    return JSONResponse({"next": _next_url(services, db, principal)})
+    db.commit()
+    return JSONResponse({"next": NEXT})
 
 
 @router.post("/tasks/{task_id}/skip")
 def skip_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
     task = task_leases.leased_task(db, task_id, principal.user.id)
     skip(services, db, task, principal.actor)
-    return JSONResponse({"next": _next_url(services, db, principal)})
+    db.commit()
+    return JSONResponse({"next": NEXT})
 
 
 @router.post("/tasks/{task_id}/stop")
 def stop_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
     task = task_leases.leased_task(db, task_id, principal.user.id)
     stop_sensitive(services, db, task, principal.actor)
-    return JSONResponse({"next": _next_url(services, db, principal)})
+    db.commit()
+    return JSONResponse({"next": NEXT})

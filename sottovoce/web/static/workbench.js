@@ -134,7 +134,17 @@
       return;
     }
     const { next } = await response.json();
-    window.location.assign(next);
+    // Leasing the next clip changes state: a real form POST (CSRF token included), not a GET.
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = next;
+    const token = document.createElement("input");
+    token.type = "hidden";
+    token.name = "csrf";
+    token.value = csrf;
+    form.appendChild(token);
+    document.body.appendChild(form);
+    form.submit();
   }
   const submit = () => finish("submit", collect());
   const skip = () => finish("skip");
