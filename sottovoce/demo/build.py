@@ -87,6 +87,11 @@ def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
     info = load_demo_data(services)
     typer.echo(f"Transcribing {info.recordings} demo recordings with the bundled tiny.en model…", err=True)
     drain(services, ["transcribe"])
+    from sottovoce.review.jobs import RENDER, sample_and_queue_renders
+
+    report = sample_and_queue_renders(services)  # consenting accounts' clips are ready for review
+    drain(services, [RENDER])
+    typer.echo(f"Sampled {report['sampled']} clips for review (rendered: voice transformed, personal data silenced).", err=True)
     info.login_link = _login_link(services, "ada")
     _print_welcome(info, port)
     if serve:
