@@ -59,13 +59,14 @@ __all__ = [
 RATE = 16_000  # all processing happens at 16 kHz; other rates are resampled
 PERIOD = 4096  # the mark repeats every 256 ms, so any 256 ms stretch carries all of it
 # 300 Hz - 3.4 kHz survives telephone channels and 8 kHz resampling; 3.4 - 6 kHz adds
-# detection power whenever the channel keeps it and costs nothing when it does not
+# detection power whenever the channel keeps it and costs almost nothing when it does not
 # (removed bins carry no energy, so the detector gives them no weight).
 BAND_HZ = (300.0, 6000.0)
 MARGIN_DB = 6.0  # the mark sits this far below the estimated masking threshold
 FALSE_ACCUSATION = 1e-3  # bound on P(any innocent candidate is named)
 
 _SHAPE_FRAME = 256  # 16 ms frames: short enough that the mark does not pre-echo onsets
+_MAX_RISE_DB = 6.0  # pre-echo guard: frame-to-frame rise of the mark's level
 _DETECT_FRAME = 512  # 32 ms frames: steadier power estimates for whitening
 _SPREAD_BINS = 5  # the detector's power estimate is smoothed over ~150 Hz
 _NOISE_PERCENTILE = 10  # quietest frames estimate the background noise for the detector
@@ -73,6 +74,7 @@ _DOMAIN = b"sottovoce/forensic-watermark/v1"
 _BATCH = 256  # candidates correlated per FFT batch (bounds memory at ~8 MB)
 _MAX_DRIFT = 200e-6  # clock mismatch searched: loudspeaker/microphone re-recordings drift
 _DRIFT_STEP = 1.5  # samples of accumulated drift between neighbouring hypotheses
+_MAX_SEGMENT = 10 * RATE  # longer recordings are searched in slices of at most 10 s
 
 
 @dataclass(frozen=True)
@@ -224,16 +226,19 @@ _SPREADING = _spreading_matrix(_N_BANDS)
 
 
 def _masking_threshold(power: np.ndarray) -> np.ndarray:
-    """Per-bin power a noise-like mark may have and stay masked (Johnston 1988).
+    """Per-bin power a noise-like mark may have: MARGIN_DB under the masked threshold.
 
-    ``power`` is the host's STFT power (frames x bins).  Band energies are spread across
-    critical bands; the masked threshold sits 14.5 + z dB below tonal maskers and 5.5 dB
-    below noise-like ones, mixed by the frame's spectral flatness.  Only simultaneous masking
-    is used: temporal masking would allow more, but is easy to overestimate.
+    ``power`` is the host's STFT power (frames x bins).  After Johnston (1988): band
+    energies are spread across critical bands; the masked threshold sits 14.5 + z dB below
+    tonal maskers and 5.5 dB below noise-like ones, mixed by the frame's spectral flatness.
+    Only simultaneous masking is used: temporal masking would allow more, but is easy to
+    overestimate.
     """
     spread = (power @ _BIN_TO_BAND) @ _SPREADING.T
-    log_power = np.log(power[:, 1:] + 1e-30)
-    flatness_db = 10 / np.log(10) * (log_power.mean(axis=1) - np.log(power[:, 1:].mean(axis=1) + 1e-30))
+    # Spectral flatness (geometric / arithmetic mean, in dB): -60 dB counts as fully tonal.
+    geometric = np.log(power[:, 1:] + 1e-30).mean(axis=1)
+    arithmetic = np.log(power[:, 1:].mean(axis=1) + 1e-30)
+    flatness_db = 10 / np.log(10) * (geometric - arithmetic)
     tonality = np.clip(flatness_db / -60.0, 0.0, 1.0)[:, None]
     offset_db = tonality * (14.5 + np.arange(_N_BANDS)) + (1.0 - tonality) * 5.5
     threshold = spread * 10 ** (-(offset_db + MARGIN_DB) / 10)
@@ -252,9 +257,9 @@ def _shape(carrier: np.ndarray, host: np.ndarray) -> np.ndarray:
     level = np.mean(np.abs(carrier_spec[:, _SHAPE_BINS]) ** 2)
     allowed = _masking_threshold(np.abs(_stft(host, _SHAPE_FRAME)) ** 2)
     # Pre-echo guard: a frame's mark spreads over the whole 16 ms frame, so at an onset it
-    # would start before the sound that masks it, and backward masking is weak.  Each frame
-    # may therefore be no louder than the previous frame's threshold allows.
-    allowed[1:] = np.minimum(allowed[1:], allowed[:-1])
+    # would start before the sound that masks it, and backward masking is weak.  A frame's
+    # mark may therefore rise at most _MAX_RISE_DB above what the previous frame allowed.
+    allowed[1:] = np.minimum(allowed[1:], allowed[:-1] * 10 ** (_MAX_RISE_DB / 10))
     gain = np.zeros(carrier_spec.shape)
     gain[:, _SHAPE_BINS] = np.sqrt(allowed[:, _SHAPE_BINS] / level)
     return _istft(carrier_spec * gain, len(host))
@@ -314,8 +319,16 @@ def _drift_hypotheses(n_samples: int) -> np.ndarray:
     return np.arange(-half, half + 1) * (_DRIFT_STEP / max(n_samples, 1))
 
 
-def _folded_spectra(x: np.ndarray) -> np.ndarray:
-    """Spectrum of the signal summed modulo PERIOD, one row per drift hypothesis.
+def _segments(n_samples: int) -> list[tuple[int, int]]:
+    """Equal slices of at most _MAX_SEGMENT samples: the drift search grows with length, so
+    long recordings are searched slice by slice."""
+    count = max(1, -(-n_samples // _MAX_SEGMENT))
+    edges = np.linspace(0, n_samples, count + 1).astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def _fold(x: np.ndarray) -> np.ndarray:
+    """Spectrum of one slice summed modulo PERIOD, one row per drift hypothesis.
 
     Summing modulo PERIOD adds up every repetition of the periodic mark, so one circular
     correlation per candidate covers all offsets (trimming, codec delay).  Under clock drift
@@ -326,15 +339,29 @@ def _folded_spectra(x: np.ndarray) -> np.ndarray:
     blocks = blocks[:, _SEQ_BINS]  # the other bins never carry the mark
     starts = np.arange(len(blocks)) * PERIOD
     ramp = 2j * np.pi * _SEQ_BINS / PERIOD
-    folded = np.zeros((len(_drift_hypotheses(len(x))), PERIOD // 2 + 1), dtype=np.complex128)
-    for row, drift in zip(folded, _drift_hypotheses(len(x))):
+    drifts = _drift_hypotheses(len(x))
+    folded = np.zeros((len(drifts), PERIOD // 2 + 1), dtype=np.complex128)
+    for row, drift in zip(folded, drifts):
         row[_SEQ_BINS] = np.sum(blocks * np.exp(np.outer(drift * starts, ramp)), axis=0)
     return folded
 
 
+def _folded_spectra(x: np.ndarray) -> np.ndarray:
+    """Folded spectra of every slice and drift hypothesis, stacked (see ``_row_starts``)."""
+    return np.concatenate([_fold(x[start:stop]) for start, stop in _segments(len(x))])
+
+
+def _row_starts(n_samples: int) -> np.ndarray:
+    """For each row of ``_folded_spectra``, the sample at which its slice starts."""
+    return np.concatenate(
+        [np.full(len(_drift_hypotheses(stop - start)), start) for start, stop in _segments(n_samples)]
+    )
+
+
 def _n_tests(n_candidates: int, n_samples: int) -> float:
-    # Every (candidate, lag, drift hypothesis, sign) is one chance for a false accusation.
-    return 2.0 * max(n_candidates, 1) * PERIOD * len(_drift_hypotheses(n_samples))
+    # Every (candidate, slice, drift hypothesis, lag, sign) is one chance for a false
+    # accusation.
+    return 2.0 * max(n_candidates, 1) * PERIOD * len(_row_starts(n_samples))
 
 
 def detection_threshold(
@@ -355,15 +382,16 @@ def _threshold(n_tests: float, false_accusation: float = FALSE_ACCUSATION) -> fl
     return math.sqrt(2.0 * math.log(n_tests / false_accusation))
 
 
-def _best_match(folded: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best |score| over lags and drift hypotheses (rows of ``folded``) and its lag, for each
-    candidate spectrum (rows of ``spectra``)."""
+def _best_match(folded: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each candidate spectrum (rows of ``spectra``): the best |score| over all rows of
+    ``folded`` (slices and drift hypotheses) and lags, and the lag and row it was found at."""
     best = np.zeros(len(spectra))
     best_lag = np.zeros(len(spectra), dtype=int)
+    best_row = np.zeros(len(spectra), dtype=int)
     # Single precision: four times faster, and rounding is ~1e-6 of a score.
     conj = spectra.conj().astype(np.complex64)
     rows = np.arange(len(spectra))
-    for spectrum in folded:
+    for index, spectrum in enumerate(folded):
         # Std of an innocent candidate's correlation at any lag: sqrt(2 sum |F_k|^2) / PERIOD.
         sigma = math.sqrt(2.0 * np.sum(np.abs(spectrum) ** 2)) / PERIOD
         if sigma == 0.0:
@@ -372,8 +400,8 @@ def _best_match(folded: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np
         lags = np.argmax(np.abs(corr), axis=1)
         scores = np.abs(corr[rows, lags]) / sigma
         better = scores > best
-        best[better], best_lag[better] = scores[better], lags[better]
-    return best, best_lag
+        best[better], best_lag[better], best_row[better] = scores[better], lags[better], index
+    return best, best_lag, best_row
 
 
 def trace(
@@ -383,7 +411,8 @@ def trace(
 
     ``candidates`` should be every (reviewer, task) pair the clip could have been served to;
     the false-accusation bound accounts for how many there are.  A polarity-inverted copy is
-    found too (scores are two-sided).
+    found too (scores are two-sided).  Cost grows with candidates x duration: about 0.1 s
+    of CPU per 1,000 candidates per 3 s of audio.
     """
     _check_args(sample_rate, key)
     x = _as_mono_float(samples)
@@ -392,17 +421,19 @@ def trace(
         return None
     received = _resample(x, sample_rate, RATE)
     folded = _folded_spectra(_whiten(received))
-    best_score, best_index, best_lag = -1.0, 0, 0
+    best_score, best_index, best_lag, best_row = -1.0, 0, 0, 0
     for start in range(0, len(pool), _BATCH):
         batch = pool[start : start + _BATCH]
-        scores, lags = _best_match(folded, np.stack([_sequence_spectrum(key, m) for m in batch]))
+        scores, lags, rows = _best_match(folded, np.stack([_sequence_spectrum(key, m) for m in batch]))
         i = int(np.argmax(scores))
         if scores[i] > best_score:
-            best_score, best_index, best_lag = float(scores[i]), start + i, int(lags[i])
+            best_score, best_index = float(scores[i]), start + i
+            best_lag, best_row = int(lags[i]), int(rows[i])
     tests = _n_tests(len(pool), len(received))
     if best_score < _threshold(tests):
         return None
-    phase = (-best_lag) % PERIOD  # clip sample 0 sits this far into the mark's period
+    # The slice's first sample sits (-lag) into the mark's period; step back to the clip's.
+    phase = (-best_lag - int(_row_starts(len(received))[best_row])) % PERIOD
     return TraceResult(
         mark=pool[best_index],
         confidence=1.0 - min(1.0, tests * math.exp(-(best_score**2) / 2.0)),

@@ -117,7 +117,7 @@ def test_innocent_scores_match_the_null_model():
     # lags and 13 drift hypotheses is then around 4.5, nowhere near the threshold.
     folded = wm._folded_spectra(wm._whiten(speech_like(5).astype(np.float64)))
     spectra = np.stack([wm._sequence_spectrum(KEY, m) for m in pool(50, 4)])
-    scores, _ = wm._best_match(folded, spectra)
+    scores = wm._best_match(folded, spectra)[0]
     assert 3.8 < np.median(scores) < 5.2
     assert scores.max() < detection_threshold(len(spectra))
 
@@ -203,6 +203,21 @@ def test_sequence_derivation_is_frozen():
     assert not np.array_equal(
         wm._sequence_spectrum(KEY, Mark("ab", "c")), wm._sequence_spectrum(KEY, Mark("a", "bc"))
     )
+
+
+def test_long_recording_is_searched_in_slices():
+    # A leaked 25-s recording with the marked clip somewhere inside it, after MP3.
+    rng = np.random.default_rng(17)
+    marked = embed(speech_like(17, seconds=8.0), RATE, KEY, CANDIDATES[6])
+    other = [speech_like(18, seconds=9.0), speech_like(19, seconds=8.0)]
+    recording = np.concatenate([other[0], marked, other[1]])
+    found = trace(recording, RATE, KEY, CANDIDATES)
+    assert found.mark == CANDIDATES[6]
+    # The clip starts 9 s in, so the recording starts 9 s earlier in the mark's period.
+    expected = (trace(marked, RATE, KEY, CANDIDATES).offset_samples - 9 * RATE) % PERIOD
+    assert found.offset_samples == expected
+    assert trace(channels.mp3_32k(recording, RATE, rng), RATE, KEY, CANDIDATES).mark == CANDIDATES[6]
+    assert trace(np.concatenate(other), RATE, KEY, CANDIDATES) is None
 
 
 def test_threshold_grows_slowly_with_candidates_and_duration():
