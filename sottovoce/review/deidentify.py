@@ -18,21 +18,27 @@ import secrets
 import numpy as np
 
 from sottovoce.audio import SAMPLE_RATE
-from sottovoce.privacy.audio_redaction import silence_spans
-from sottovoce.privacy.pii_text import pii_word_indices
-from sottovoce.privacy.voice import anonymize
 from sottovoce.review import projection, render
 from sottovoce.review.projection import entities_from_runs
 
 PII_PAD_S = 0.1
 
 
+# Presidio and spaCy cost ~300 MB and seconds to load: imported on first use, so a process that
+# only ingests and transcribes never pays for them.
+
+
 def pii_entities(words: list[str]) -> list[str | None]:
     """The entity type of each word, or None, for a list of hypothesis words."""
+    from sottovoce.privacy.pii_text import pii_word_indices
+
     return entities_from_runs(pii_word_indices(words), len(words))
 
 
 def silence_pii(samples: np.ndarray, context: render.RenderContext) -> np.ndarray:
+    from sottovoce.privacy.audio_redaction import silence_spans
+    from sottovoce.privacy.pii_text import pii_word_indices
+
     runs = pii_word_indices([w["word"] for w in context.words])
     # Word positions and types only (no text): the projection reuses them instead of re-detecting.
     context.params["pii_words"] = [list(run) for run in runs]
@@ -43,6 +49,8 @@ def silence_pii(samples: np.ndarray, context: render.RenderContext) -> np.ndarra
 
 
 def transform_voice(samples: np.ndarray, context: render.RenderContext) -> np.ndarray:
+    from sottovoce.privacy.voice import anonymize
+
     rng = np.random.default_rng(secrets.randbits(128))
     anonymized, params = anonymize(samples, SAMPLE_RATE, rng)
     context.params["voice"] = params
