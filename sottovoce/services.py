@@ -7,6 +7,7 @@ nothing else reads settings from the environment.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,6 +31,9 @@ class Services:
     blobs: LocalBlobStore
     audit: AuditLog
     _recognizer: object | None = field(default=None, repr=False)
+    # SQLite allows one writer at a time. Threads queued on this lock wake as soon as it is free;
+    # threads left to SQLite's busy handler sleep 1, 2, 5, 10 ... 100 ms between retries.
+    write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> "Services":

@@ -21,7 +21,7 @@ from sottovoce.services import Services
 TRANSCRIBE = "transcribe"
 
 
-def ingest(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
+def _prepare(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
     """Validate, seal and store one recording; queue recognition unless a hypothesis came with it.
 
     The caller commits (or rolls back) the session; see ``ingest_and_commit``.
@@ -51,17 +51,37 @@ def ingest(services: Services, db: Session, device: Device, data: bytes, metadat
         status="pending",
     )
     recording.audio_blob_id = services.blobs.put(sealed)
+    return recording
+
+
+def _record(services: Services, db: Session, recording: Recording, metadata: IngestMetadata) -> None:
     try:
         db.add(recording)
         if metadata.hypothesis is not None:
             add_hypothesis(services, db, recording, metadata.hypothesis.to_transcript(), source="external")
             recording.status = "transcribed"
         else:
-            db.add(Job(kind=TRANSCRIBE, subject_id=recording_id))
+            db.add(Job(kind=TRANSCRIBE, subject_id=recording.id))
         db.flush()
     except BaseException:
         services.blobs.delete(recording.audio_blob_id)
         raise
+
+
+def ingest(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
+    """Validate, seal and store one recording; the caller commits (see ``ingest_and_commit``)."""
+    recording = _prepare(services, db, device, data, metadata)
+    _record(services, db, recording, metadata)
+    return recording
+
+
+def ingest_and_commit(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
+    """ingest + commit_ingest on one thread, so the SQLite write lock that the flush takes is
+    released by the commit before this thread does anything else (never held across an await)."""
+    recording = _prepare(services, db, device, data, metadata)  # CPU and file work: no lock
+    with services.write_lock:  # the SQLite write transaction only: INSERTs .. COMMIT
+        _record(services, db, recording, metadata)
+        commit_ingest(services, db, recording)
     return recording
 
 

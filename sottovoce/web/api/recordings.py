@@ -16,7 +16,7 @@ from sottovoce.db.models import Device, Recording
 from sottovoce.deletion import delete_recordings
 from sottovoce.errors import InvalidInput, NotFound
 from sottovoce.holder.view import parse_instant
-from sottovoce.recordings.ingest import commit_ingest, ingest
+from sottovoce.recordings.ingest import ingest_and_commit
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.services import Services
 from sottovoce.web.deps import get_db, get_services
@@ -42,8 +42,7 @@ async def create_recording(
     metadata_part = parts.get("metadata")
     metadata = parse_metadata(bytes(metadata_part.data) if metadata_part else None)
     # Decoding and sealing are CPU work: keep them off the event loop.
-    recording = await asyncio.to_thread(ingest, services, db, device, bytes(audio_part.data), metadata)
-    await asyncio.to_thread(commit_ingest, services, db, recording)
+    recording = await asyncio.to_thread(ingest_and_commit, services, db, device, bytes(audio_part.data), metadata)
     worker = getattr(request.app.state, "worker", None)
     if worker is not None and recording.status == "pending":
         worker.notify()
