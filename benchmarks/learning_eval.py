@@ -1,0 +1,252 @@
+"""Does learning from corrections measurably improve the recognizer? The review loop, simulated.
+
+1. Build the domain set (``domain_set.py``): adaptation clips, evaluation clips with other voices
+   and other sentences (plus 31 real recordings), and a general non-domain set.
+2. Decode everything with the baseline recognizer (Whisper tiny.en, int8, 2 threads).
+3. Reviewers "correct" the first N adaptation clips (their reference transcripts), N = 50, 100,
+   200, 400. Every 5th corrected clip is held out as the validation slice that chooses the prompt
+   size, the tail threshold and the rules (``learn(..., validate=...)``); a candidate that makes
+   the training-side guard set (non-domain speech) worse by more than 1 WER point is rejected.
+   Then the chosen settings are refitted on all N corrections.
+4. Score each candidate on the evaluation and general sets, WER after Whisper normalization.
+
+Recognizer outputs are cached on disk per (model version, beam, clip, decoding key), so reruns and
+rewrite-only variations cost nothing. Prints aggregate tables only (or JSON with ``--json``).
+
+    .venv/bin/python benchmarks/learning_eval.py            # full run
+    .venv/bin/python benchmarks/learning_eval.py --quick    # small set, curve at 50 and 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import domain_set  # noqa: E402
+from domain_set import GUARD_SCENARIOS, SLURP, Clip  # noqa: E402
+
+from sottovoce.asr.whisper import WhisperRecognizer  # noqa: E402
+from sottovoce.learning.adaptation import Adaptation, describe, learn  # noqa: E402
+from sottovoce.learning.scoring import top_confusions, wer  # noqa: E402
+from sottovoce.settings import Settings  # noqa: E402
+
+ASR_CACHE = Path(__file__).resolve().parent / ".cache" / "asr"
+FULL_CURVE = (50, 100, 200, 400)
+QUICK_CURVE = (50, 100)
+VALIDATION_EVERY = 5  # every 5th corrected clip is held out for validation
+GUARD_TOLERANCE = 0.01  # a candidate may not worsen the guard set by more than this (WER)
+REJECTED = 1.0  # added to a rejected candidate's validation WER, so any allowed one wins
+
+
+class CachedWord(NamedTuple):
+    word: str
+    confidence: float
+
+
+class Decoder:
+    """The recognizer behind a disk cache keyed by model version, beam, decoding key and clip.
+
+    Caching matters beyond speed: the recognizer falls back to sampling at higher temperatures
+    when greedy decoding looks degenerate, so re-decoding the same clip can give another text.
+    Each (clip, version) is decoded once and every comparison reuses that one result.
+    """
+
+    def __init__(self, recognizer: WhisperRecognizer, cache_dir: Path = ASR_CACHE):
+        self.recognizer = recognizer
+        self.cache_dir = cache_dir
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._memory: dict[str, dict[str, list]] = {}
+        self.decoded = 0
+        self.decode_s = 0.0
+        self.touched: set[tuple[str, str]] = set()  # (key, clip) pairs this run used
+
+    def _file(self, key: str) -> Path:
+        return self.cache_dir / f"{self.recognizer.model_version}-b{self.recognizer.beam_size}-{key}.json"
+
+    def _table(self, key: str) -> dict[str, list]:
+        if key not in self._memory:
+            path = self._file(key)
+            self._memory[key] = json.loads(path.read_text()) if path.exists() else {}
+        return self._memory[key]
+
+    def words(self, clips: list[Clip], adaptation: Adaptation) -> list[list[CachedWord]]:
+        """Recognized words for each clip with the adaptation's hotwords/prompt (no post-processing)."""
+        key = adaptation.decoding_key
+        table = self._table(key)
+        self.touched.update((key, c.id) for c in clips)
+        missing = [c for c in clips if c.id not in table]
+        for i, clip in enumerate(missing, 1):
+            started = time.perf_counter()
+            transcript = self.recognizer.transcribe(
+                domain_set.load_audio(clip.path), hotwords=adaptation.hotwords, initial_prompt=adaptation.initial_prompt
+            )
+            self.decode_s += time.perf_counter() - started
+            self.decoded += 1
+            table[clip.id] = [[w.word, w.confidence] for w in transcript.words]
+            if i % 25 == 0 or i == len(missing):
+                self._save(key, table)
+        return [[CachedWord(w, c) for w, c in table[clip.id]] for clip in clips]
+
+    def texts(self, clips: list[Clip], adaptation: Adaptation) -> list[str]:
+        """What a reviewer would see: the adaptation's post-processing applied to the words."""
+        return [adaptation.postprocess(words) for words in self.words(clips, adaptation)]
+
+    def _save(self, key: str, table: dict[str, list]) -> None:
+        path = self._file(key)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(table))
+        tmp.replace(path)
+
+
+def guard_text() -> list[str]:
+    """Ordinary assistant requests for the rules' general-speech guard: scenarios that are neither
+    the domain nor the general evaluation set (general/qa/news), so that set stays unseen."""
+    sentences = []
+    for name in ("devel.jsonl", "test.jsonl"):
+        with (SLURP / name).open() as fh:
+            for line in fh:
+                row = json.loads(line)
+                if row["scenario"] in GUARD_SCENARIOS:
+                    sentences.append(row["sentence"])
+    return sorted(set(sentences))
+
+
+BASELINE = Adaptation(hotwords=None, initial_prompt=None, rewrites=[], params={"name": "baseline"})
+
+
+def subsets(clips: list[Clip]) -> dict[str, list[Clip]]:
+    evals = [c for c in clips if c.split == "eval"]
+    general = [c for c in clips if c.split == "general"]
+    return {
+        "eval": evals,
+        "eval_synth": [c for c in evals if c.source == "synth"],
+        "eval_real": [c for c in evals if c.source == "real"],
+        "eval_clean": [c for c in evals if c.source == "synth" and c.snr_db is None],
+        "eval_snr20": [c for c in evals if c.snr_db == 20.0],
+        "eval_snr10": [c for c in evals if c.snr_db == 10.0],
+        "general": general,
+        "general_synth": [c for c in general if c.source == "synth"],
+        "general_digits": [c for c in general if c.source == "real"],
+    }
+
+
+def score(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: Adaptation) -> dict[str, float]:
+    # Decode the two top-level sets once; the subsets reuse the cached texts.
+    decoder.words(groups["eval"] + groups["general"], adaptation)
+    return {name: wer([c.text for c in clips], decoder.texts(clips, adaptation)) for name, clips in groups.items() if clips}
+
+
+def adapt_at(
+    decoder: Decoder, adapt_clips: list[Clip], guard_clips: list[Clip], baseline_text: dict[str, str], n: int, guard: list[str]
+) -> Adaptation:
+    """One review-loop step: learn from the first n corrected clips, validated on a slice of them."""
+    corrected = adapt_clips[:n]
+    held_out = corrected[VALIDATION_EVERY - 1 :: VALIDATION_EVERY]
+    held_ids = {c.id for c in held_out}
+    fit = [c for c in corrected if c.id not in held_ids]
+    guard_refs = [c.text for c in guard_clips]
+    guard_before = wer(guard_refs, decoder.texts(guard_clips, BASELINE))
+
+    def validate(candidate: Adaptation) -> float:
+        score = wer([c.text for c in held_out], decoder.texts(held_out, candidate))
+        if candidate.hotwords or candidate.initial_prompt or candidate.rewrites or candidate.min_tail_confidence:
+            # Domain validation cannot see harm to ordinary speech; the guard set can.
+            if wer(guard_refs, decoder.texts(guard_clips, candidate)) > guard_before + GUARD_TOLERANCE:
+                score += REJECTED
+        return score
+
+    pairs = [(baseline_text[c.id], c.text) for c in fit]
+    chosen = learn(pairs, validate=validate, general_text=guard)
+    all_pairs = [(baseline_text[c.id], c.text) for c in corrected]
+    final = learn(all_pairs, general_text=guard, **chosen.params["selected"])
+    final.params["validation"] = chosen.params.get("validation", {})
+    final.params["validation_clips"] = len(held_out)
+    return final
+
+
+def run(quick: bool) -> dict:
+    started = time.perf_counter()
+    clips = domain_set.build(quick=quick)
+    built_s = time.perf_counter() - started
+    recognizer = WhisperRecognizer(Settings().resolved_asr_model_path, cpu_threads=2)
+    decoder = Decoder(recognizer)
+    groups = subsets(clips)
+    adapt_clips = [c for c in clips if c.split == "adapt"]
+    guard_clips = [c for c in clips if c.split == "guard"]
+    baseline_text = dict(zip((c.id for c in adapt_clips), decoder.texts(adapt_clips, BASELINE)))
+    guard = guard_text()
+
+    rows = [{"corrected": 0, **score(decoder, groups, BASELINE), "adaptation": describe(BASELINE)}]
+    adaptations = {}
+    for n in QUICK_CURVE if quick else FULL_CURVE:
+        _progress(f"learning from {n} corrected clips", started)
+        adaptation = adapt_at(decoder, adapt_clips, guard_clips, baseline_text, n, guard)
+        adaptations[n] = adaptation
+        row = {"corrected": n, **score(decoder, groups, adaptation), "adaptation": describe(adaptation)}
+        row["adaptation"]["validation"] = adaptation.params.get("validation", {})
+        rows.append(row)
+
+    last = adaptations[max(adaptations)]
+    evals = groups["eval"]
+    before, after = rows[0], rows[-1]
+    return {
+        "date": date.today().isoformat(),
+        "quick": quick,
+        "recognizer": {"model": recognizer.model_name, "version": recognizer.model_version, "beam": recognizer.beam_size, "cpu_threads": 2},
+        "sizes": {name: len(c) for name, c in groups.items()} | {"adapt": len(adapt_clips), "guard": len(guard_clips)},
+        "curve": rows,
+        "relative_reduction_eval": (before["eval"] - after["eval"]) / before["eval"] if before["eval"] else 0.0,
+        "general_change_points": 100 * (after["general"] - before["general"]),
+        "top_confusions_before": top_confusions([c.text for c in evals], decoder.texts(evals, BASELINE), n=10),
+        "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
+        "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
+        "runtime_s": {
+            "total": round(time.perf_counter() - started, 1),
+            "build_set": round(built_s, 1),
+            "decode": round(decoder.decode_s, 1),
+            # What a run with an empty cache would spend decoding, at this run's speed.
+            "cold_decode_estimate": round(len(decoder.touched) * decoder.decode_s / decoder.decoded, 1) if decoder.decoded else None,
+        },
+        "decodes": {"new": decoder.decoded, "needed": len(decoder.touched)},
+    }
+
+
+def _progress(what: str, started: float) -> None:
+    print(f"[learning_eval {time.perf_counter() - started:7.1f}s] {what}", file=sys.stderr, flush=True)
+
+
+def print_table(result: dict) -> None:
+    cols = ("eval", "eval_synth", "eval_real", "eval_clean", "eval_snr20", "eval_snr10", "general", "general_synth", "general_digits")
+    print(f"sizes: {result['sizes']}")
+    print("corrected | " + " | ".join(f"{c:>14s}" for c in cols) + " | prompt words | rules")
+    for row in result["curve"]:
+        a = row["adaptation"]
+        cells = " | ".join(f"{100 * row[c]:13.1f}%" if c in row else f"{'-':>14s}" for c in cols)
+        print(f"{row['corrected']:9d} | {cells} | {a['hotwords_words']:12d} | {a['rewrites']:5d}")
+    print(f"relative WER reduction on eval after {result['curve'][-1]['corrected']} corrections: {100 * result['relative_reduction_eval']:.1f}%")
+    print(f"general set change: {result['general_change_points']:+.2f} WER points")
+    print(f"runtime: {result['runtime_s']} (decodes: {result['decodes']})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Learning-from-corrections benchmark")
+    parser.add_argument("--quick", action="store_true", help="small set, curve at 50 and 100 corrections")
+    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    args = parser.parse_args()
+    result = run(args.quick)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print_table(result)
+
+
+if __name__ == "__main__":
+    main()
