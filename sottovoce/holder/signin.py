@@ -9,7 +9,6 @@ mail scanner or browser pre-fetch cannot burn the link. The session follows staf
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,14 +22,10 @@ from sottovoce.db.models import Account, AccountLoginLink, AccountSession
 from sottovoce.db.types import utcnow
 from sottovoce.errors import Unauthenticated
 from sottovoce.services import Services
+from sottovoce.session_rules import digest, has_expired, touch
 
 LINK_PREFIX = "svl_"
-TOUCH_EVERY = timedelta(seconds=30)
 LINK_PATH = "/me/login"
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
@@ -105,15 +100,11 @@ def resolve(services: Services, db: Session, token: str) -> tuple[AccountSession
     account = db.get(Account, session.account_id)
     now = utcnow()
     s = services.settings
-    idle = now - session.last_seen_at > timedelta(minutes=s.account_session_idle_minutes)
-    expired = now - session.created_at > timedelta(hours=s.account_session_absolute_hours)
-    if account is None or idle or expired:
+    if account is None or has_expired(session, now, s.account_session_idle_minutes, s.account_session_absolute_hours):
         db.delete(session)
         db.commit()
         raise Unauthenticated("the session has ended; open a new sign-in link")
-    if now - session.last_seen_at > TOUCH_EVERY:
-        session.last_seen_at = now
-        db.commit()
+    touch(db, session, now)
     return session, account
 
 

@@ -8,7 +8,6 @@ is issued at every sign-in (no fixation). Sessions end after 15 minutes idle or 
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,12 +20,12 @@ from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
 from sottovoce.db.types import utcnow
 from sottovoce.errors import TooManyRequests, Unauthenticated
 from sottovoce.services import Services
+from sottovoce.session_rules import digest, has_expired, touch
 from sottovoce.staff import passwords, totp
 from sottovoce.staff.users import totp_secret
 
 GENERIC_FAILURE = "wrong name, password or code"
 ANONYMOUS = Actor("anonymous", "anonymous")
-TOUCH_EVERY = timedelta(seconds=30)
 
 
 def network_tag(services: Services, client_addr: str) -> str:
@@ -42,9 +41,6 @@ def network_tag(services: Services, client_addr: str) -> str:
         network = client_addr
     return hmac.new(services.keys.derived_key("network-tag"), str(network).encode(), "sha256").hexdigest()[:16]
 
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass
@@ -72,7 +68,7 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
     """Check name, password and TOTP code; return a fresh session or raise (429 when throttled)."""
     now = utcnow()
     # The attempted name is stored hashed: people sometimes type a password into the name field.
-    name_digest = _digest(name.strip().lower())
+    name_digest = digest(name.strip().lower())
     if _throttled(services, db, name_digest, client_addr, now):
         services.audit.record(db, ANONYMOUS, "staff.login_throttled", "", {"window_min": services.settings.login_window_minutes})
         raise TooManyRequests("too many failed sign-ins; wait a few minutes and try again")
@@ -100,7 +96,7 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
 
     token = secrets.token_urlsafe(32)
     session = StaffSession(
-        token_hash=_digest(token), staff_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        token_hash=digest(token), staff_id=user.id, csrf_token=secrets.token_urlsafe(32),
         created_at=now, last_seen_at=now, client_addr=client_addr[:64],
     )
     db.add(session)
@@ -113,26 +109,22 @@ def resolve(services: Services, db: Session, token: str) -> tuple[StaffSession, 
     """The live session behind a cookie token, or Unauthenticated; ends expired sessions."""
     if not token:
         raise Unauthenticated("sign in first")
-    session = db.get(StaffSession, _digest(token))
+    session = db.get(StaffSession, digest(token))
     if session is None:
         raise Unauthenticated("sign in first")
     user = db.get(StaffUser, session.staff_id)
     now = utcnow()
     s = services.settings
-    idle = now - session.last_seen_at > timedelta(minutes=s.session_idle_minutes)
-    expired = now - session.created_at > timedelta(hours=s.session_absolute_hours)
-    if user is None or user.disabled_at is not None or idle or expired:
+    if user is None or user.disabled_at is not None or has_expired(session, now, s.session_idle_minutes, s.session_absolute_hours):
         db.delete(session)
         db.commit()
         raise Unauthenticated("the session has ended; sign in again")
-    if now - session.last_seen_at > TOUCH_EVERY:
-        session.last_seen_at = now
-        db.commit()
+    touch(db, session, now)
     return session, user
 
 
 def sign_out(services: Services, db: Session, token: str) -> None:
-    session = db.get(StaffSession, _digest(token)) if token else None
+    session = db.get(StaffSession, digest(token)) if token else None
     if session is not None:
         user = db.get(StaffUser, session.staff_id)
         db.delete(session)
