@@ -195,6 +195,13 @@ def run(quick: bool) -> dict:
         rows.append(row)
 
     last = adaptations[max(adaptations)]
+    # What each post-recognition step of the final candidate adds (decodes are cached: free).
+    no_trim = Adaptation(last.hotwords, last.initial_prompt, last.rewrites, {}, None)
+    prompt_only = Adaptation(last.hotwords, last.initial_prompt, [], {}, None)
+    ablation = {
+        "without_tail_trimming": {k: v for k, v in score(decoder, groups, no_trim).items() if k in ("eval", "general")},
+        "prompt_only": {k: v for k, v in score(decoder, groups, prompt_only).items() if k in ("eval", "general")},
+    }
     evals = groups["eval"]
     before, after = rows[0], rows[-1]
     return {
@@ -207,6 +214,7 @@ def run(quick: bool) -> dict:
         "general_change_points": 100 * (after["general"] - before["general"]),
         "top_confusions_before": top_confusions([c.text for c in evals], decoder.texts(evals, BASELINE), n=10),
         "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
+        "final_ablation": ablation,
         "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
         "runtime_s": {
             "total": round(time.perf_counter() - started, 1),

@@ -49,9 +49,9 @@ FUNCTION_WORDS = frozenset(
 
 DEFAULTS = {
     "prompt_sentences": 8,  # corrected sentences in the hotwords prompt (0 = no biasing)
-    "prompt_choices": (0, 4, 8, 16),  # sizes tried when a validate callback is given
+    "prompt_choices": (0, 4, 8, 16, 32),  # sizes tried when a validate callback is given
     "min_tail_confidence": None,  # drop trailing sentences below this mean confidence (None = off)
-    "tail_choices": (None, 0.3, 0.5, 0.7),  # thresholds tried when a validate callback is given
+    "tail_choices": (None, 0.3, 0.5, 0.7, 0.9),  # thresholds tried when a validate callback is given
     "min_word_errors": 2,  # a word must have been fixed this often to count as learned vocabulary
     "min_support": 2,  # distinct utterances a rule must fix
     "min_precision": 0.75,  # fixed / fired on the training pairs
@@ -495,4 +495,4 @@ def describe(adaptation: Adaptation) -> dict:
     }
 
 
-__all__ = ["Adaptation", "learn", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe"]
+__all__ = ["Adaptation", "learn", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe", "whisper_style", "DEFAULTS"]

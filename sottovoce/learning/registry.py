@@ -117,11 +117,9 @@ def apply_version(transcript: Transcript, params: dict) -> Transcript:
     phrases. A replacement inherits the replaced words' span and their lowest confidence, so the
     reviewer still sees it as doubtful if it was. Same rule semantics as Adaptation.apply_rewrites
     (case-insensitive, whole words, punctuation ignored), kept on words so times survive."""
-    words = list(transcript.words)
-    threshold = params.get("min_tail_confidence")
-    if threshold is not None:
-        while words and words[-1].confidence < threshold:
-            words.pop()
+    from sottovoce.learning.adaptation import Adaptation
+
+    words = list(Adaptation.from_json(params).trim_tail(transcript.words))  # same rule as learning used
     rewrites = params.get("rewrites", [])
     for source, target in rewrites:
         src, dst = source.lower().split(), target.split()
