@@ -52,7 +52,9 @@ NOISE_LEVELS = (None, 20.0, 10.0)  # SNR in dB; None = clean
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 FULL_SIZES = {"adapt": 400, "eval": 200, "general": 100, "digits": 40, "guard": 20, "guard_digits": 10}
-QUICK_SIZES = {"adapt": 100, "eval": 60, "general": 40, "digits": 20, "guard": 12, "guard_digits": 6}
+# The quick set is the first clips of each part of the full set, so both share one cache.
+QUICK_SIZES = {("adapt", "synth"): 100, ("eval", "synth"): 60, ("eval", "real"): 31, ("general", "synth"): 40,
+               ("general", "real"): 20, ("guard", "synth"): 12, ("guard", "real"): 6}
 GENERAL_DIGIT_SPEAKERS = ("jackson", "nicolas")
 GUARD_DIGIT_SPEAKERS = ("theo", "yweweler")
 RECIPE_VERSION = 2  # bump when the plan changes (which clips exist)
@@ -192,8 +194,22 @@ def _digit_clips(n: int, speakers: tuple[str, ...], split: str) -> list[Clip]:
 
 
 def build(quick: bool = False, cache: Path = CACHE) -> list[Clip]:
-    """All clips of the set, synthesizing only what the cache does not already hold."""
-    sizes = QUICK_SIZES if quick else FULL_SIZES
+    """All clips of the set (or the quick subset), synthesizing only what the cache lacks."""
+    clips = _build_full(cache)
+    if not quick:
+        return clips
+    taken: dict[tuple[str, str], int] = {}
+    subset = []
+    for clip in clips:
+        group = (clip.split, clip.source)
+        if taken.get(group, 0) < QUICK_SIZES[group]:
+            taken[group] = taken.get(group, 0) + 1
+            subset.append(clip)
+    return subset
+
+
+def _build_full(cache: Path) -> list[Clip]:
+    sizes = FULL_SIZES
     recipe_hash = _clip_id(RECIPE_VERSION, sorted(sizes.items()), ADAPT_VOICES, EVAL_VOICES, NOISE_LEVELS)
     manifest = cache / f"manifest-{recipe_hash}.json"
     if manifest.exists():
