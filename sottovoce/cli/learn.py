@@ -46,7 +46,7 @@ def adapt_command(as_json: JsonOption = False) -> None:
         version = loop.adapt(services, db, _latest_snapshot(db))
         services.audit.append(db, OPERATOR, "learning.candidate", version.id)
         db.commit()
-        emit(registry.describe(version), as_json, lambda d: f"candidate {d['name']} from dataset {d['snapshot']}")
+        emit(registry.describe(services, version), as_json, lambda d: f"candidate {d['name']} from dataset {d['snapshot']}")
 
 
 @app.command("evaluate")
@@ -72,7 +72,7 @@ def promote_command(version: Annotated[str, typer.Argument(help="Candidate name 
         promoted = registry.promote(db, registry.get(db, version))
         services.audit.append(db, OPERATOR, "learning.promote", promoted.id)
         db.commit()
-        emit(registry.describe(promoted), as_json, lambda d: f"{d['name']} is now active")
+        emit(registry.describe(services, promoted), as_json, lambda d: f"{d['name']} is now active")
 
 
 @app.command("versions")
@@ -82,7 +82,7 @@ def versions_command(as_json: JsonOption = False) -> None:
     from sottovoce.learning import registry
 
     with domain_errors(), open_services() as services, services.sessions() as db:
-        rows = [registry.describe(v) for v in db.scalars(select(ModelVersion).order_by(ModelVersion.created_at))]
+        rows = [registry.describe(services, v) for v in db.scalars(select(ModelVersion).order_by(ModelVersion.created_at))]
     emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:6} {r['status']:14} {r['metrics']}" for r in rs))
 
 

@@ -96,8 +96,9 @@ class Adaptation:
 
         With a prompt, Whisper tiny often appends a hallucinated sentence after the speech ends
         ("Thank you.", "We'll see you next time.", a sentence of the prompt) with low word
-        probabilities. Trailing sentences (never the first) whose mean word confidence is below
-        ``min_tail_confidence`` are dropped; then the rewrites are applied.
+        probabilities, or loops on one sentence. With ``min_tail_confidence`` set, trailing
+        sentences (never the first) whose mean word confidence is below it, or that repeat an
+        earlier sentence of the same transcript, are dropped; then the rewrites are applied.
         """
         return self.apply_rewrites(" ".join(w.word for w in self.trim_tail(words)))
 
@@ -105,7 +106,7 @@ class Adaptation:
         """The words that survive the tail trimming, as the same objects (times kept)."""
         sentences = _sentences(list(words))
         if self.min_tail_confidence is not None:
-            while len(sentences) > 1 and _mean_confidence(sentences[-1]) < self.min_tail_confidence:
+            while len(sentences) > 1 and (_mean_confidence(sentences[-1]) < self.min_tail_confidence or _repeats(sentences)):
                 sentences.pop()
         return [w for sentence in sentences for w in sentence]
 
@@ -129,6 +130,19 @@ def _sentences(words: list) -> list[list]:
         if word.word.endswith((".", "?", "!")):
             out.append([])
     return [s for s in out if s]
+
+
+def _repeats(sentences: list[list]) -> bool:
+    """Whether the last sentence says again (all or the start of) what an earlier one said.
+
+    Whisper's decoding loops repeat a sentence verbatim until the window ends, often cut off
+    mid-sentence: "Change the light color. Change the light color. Change the light".
+    """
+    def key(sentence: list) -> list[str]:
+        return normalize(" ".join(w.word for w in sentence)).split()
+
+    last = key(sentences[-1])
+    return bool(last) and any(key(s)[: len(last)] == last for s in sentences[:-1])
 
 
 def _mean_confidence(words: list) -> float:

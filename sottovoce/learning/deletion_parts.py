@@ -19,7 +19,7 @@ from sottovoce.services import Services
 
 
 def _training_examples(services: Services, db: Session, recording_ids: list[str]) -> dict[str, int]:
-    versions = mark_needs_retrain(db, recording_ids)
+    versions = mark_needs_retrain(services, db, recording_ids)
     examples = db.execute(delete(DatasetItem).where(DatasetItem.recording_id.in_(recording_ids))).rowcount or 0
     return {"training_examples": examples, "model_versions_marked_needs_retrain": versions}
 

@@ -77,7 +77,7 @@ def evaluate(services: Services, db: Session, versions: list[ModelVersion], snap
     eval_examples = dataset.snapshot_examples(services, db, snap, "eval")
     report = {"snapshot": snap.id, "eval_clips": len(eval_examples), "general_clips": len(general_set()), "versions": {}}
     for version in versions:
-        params = json.loads(version.params)
+        params = registry.params_of(services, version)
         eval_hyps = [decode(services, _audio(services, db, e.recording_id), params) for e in eval_examples]
         general_hyps = [decode(services, samples, params) for samples, _ in general_set()]
         metrics = {
@@ -98,10 +98,10 @@ def rebuild(services: Services, db: Session) -> list[str]:
     snap = dataset.snapshot(services, db)
     rebuilt = []
     for version in stale:
-        old = json.loads(version.params).get("params", {}).get("selected", {})
+        old = registry.params_of(services, version).get("params", {}).get("selected", {})
         pairs = [(e.hypothesis, e.text) for e in dataset.snapshot_examples(services, db, snap, "train")]
         fresh = adaptation.learn(pairs, **{k: v for k, v in old.items() if k in adaptation.DEFAULTS})
-        version.params = json.dumps(fresh.to_json(), sort_keys=True)
+        registry.set_params(services, version, fresh.to_json())
         version.snapshot_id = snap.id
         version.metrics = "{}"
         version.status = registry.ACTIVE if version.activated_at and not _newer_active(db, version) else registry.CANDIDATE

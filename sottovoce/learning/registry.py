@@ -4,10 +4,16 @@ status (``active``, ``candidate``, ``retired``, ``needs_retrain``).
 A version is the bundled faster-whisper model plus what was learned from corrections: decoding
 bias (hotwords / initial prompt) and phrase rewrites (learning/adaptation.py). New hypotheses
 record the id of the version that produced them.
+
+What a version learned is users' corrected text (prompt sentences, rewrite phrases), so its
+parameters are sealed at rest (AES-256-GCM under a key derived from the master key, bound to the
+version id) and read only through :func:`params_of`. A deletion that touches a version's training
+data strips that text at once (:func:`mark_needs_retrain`); ``learn rebuild`` refits it later.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 
@@ -15,12 +21,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.hypothesis import Transcript, Word
+from sottovoce.crypto import open_sealed, seal
 from sottovoce.db.models import DatasetItem, ModelVersion
-from sottovoce.db.types import utcnow
+from sottovoce.db.types import new_id, utcnow
 from sottovoce.errors import Conflict, NotFound
 from sottovoce.services import Services
 
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
+PARAMS_PURPOSE = "model-params"
+# The learned settings that hold no user text: kept when a deletion strips a version.
+_SETTINGS_ONLY = ("selected",)
 _cache_lock = threading.Lock()
 _active_cache: dict[str, tuple[str, dict]] = {}
 
@@ -30,7 +40,8 @@ def ensure_base(services: Services, db: Session) -> ModelVersion:
     active = db.scalar(select(ModelVersion).where(ModelVersion.status == ACTIVE))
     if active is not None:
         return active
-    base = ModelVersion(name=_next_name(db), status=ACTIVE, base_model=_base_model(services), params="{}", activated_at=utcnow())
+    base = ModelVersion(id=new_id(), name=_next_name(db), status=ACTIVE, base_model=_base_model(services), activated_at=utcnow())
+    set_params(services, base, {})
     db.add(base)
     db.flush()
     return base
@@ -47,10 +58,26 @@ def _next_name(db: Session) -> str:
 
 
 def add_candidate(services: Services, db: Session, params: dict, snapshot_id: str) -> ModelVersion:
-    version = ModelVersion(name=_next_name(db), status=CANDIDATE, base_model=_base_model(services), params=json.dumps(params, sort_keys=True), snapshot_id=snapshot_id)
+    version = ModelVersion(id=new_id(), name=_next_name(db), status=CANDIDATE, base_model=_base_model(services), snapshot_id=snapshot_id)
+    set_params(services, version, params)
     db.add(version)
     db.flush()
     return version
+
+
+def _params_key(services: Services) -> bytes:
+    return services.keys.derived_key(PARAMS_PURPOSE)
+
+
+def set_params(services: Services, version: ModelVersion, params: dict) -> None:
+    """Seals a version's parameters (they hold users' corrected text) into ``version.params``."""
+    sealed = seal(_params_key(services), json.dumps(params, sort_keys=True).encode(), PARAMS_PURPOSE, version.id)
+    version.params = base64.b64encode(sealed).decode("ascii")
+
+
+def params_of(services: Services, version: ModelVersion) -> dict:
+    """A version's parameters, opened; a version sealed for another id or tampered with fails."""
+    return json.loads(open_sealed(_params_key(services), base64.b64decode(version.params), PARAMS_PURPOSE, version.id))
 
 
 def get(db: Session, name_or_id: str) -> ModelVersion:
@@ -80,14 +107,25 @@ def promote(db: Session, candidate: ModelVersion, max_general_regression: float 
     return candidate
 
 
-def mark_needs_retrain(db: Session, recording_ids: list[str]) -> int:
-    """Versions trained on any of these recordings must be rebuilt without them (deletion cascade)."""
+def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]) -> int:
+    """Versions trained on any of these recordings forget what they learned now (deletion cascade).
+
+    Their prompt sentences and rewrite phrases may quote the deleted corrections, so every such
+    version, retired ones included, keeps only its settings (sizes, thresholds); until
+    ``learn rebuild`` refits it without the deleted data it decodes like the base model. Active
+    and candidate versions are marked ``needs_retrain``.
+    """
     snapshots = select(DatasetItem.snapshot_id).where(DatasetItem.recording_id.in_(recording_ids), DatasetItem.split == "train")
-    result = db.execute(
-        update(ModelVersion).where(ModelVersion.snapshot_id.in_(snapshots), ModelVersion.status.in_((ACTIVE, CANDIDATE))).values(status=NEEDS_RETRAIN)
-    )
+    versions = db.scalars(select(ModelVersion).where(ModelVersion.snapshot_id.in_(snapshots))).all()
+    marked = 0
+    for version in versions:
+        learned = params_of(services, version).get("params", {})
+        set_params(services, version, {"params": {k: learned[k] for k in _SETTINGS_ONLY if k in learned}, "stripped_by_deletion": True})
+        if version.status in (ACTIVE, CANDIDATE):
+            version.status = NEEDS_RETRAIN
+            marked += 1
     forget_active()
-    return result.rowcount or 0
+    return marked
 
 
 def active_params(services: Services) -> tuple[str | None, dict]:
@@ -100,7 +138,7 @@ def active_params(services: Services) -> tuple[str | None, dict]:
         if version is None:
             version = ensure_base(services, db)
             db.commit()
-        value = (version.id, json.loads(version.params))
+        value = (version.id, params_of(services, version))
     with _cache_lock:
         _active_cache["active"] = value
     return value
@@ -139,9 +177,15 @@ def apply_version(transcript: Transcript, params: dict) -> Transcript:
     return Transcript(words=words, engine=transcript.engine, model=transcript.model, model_version=transcript.model_version)
 
 
-def describe(version: ModelVersion) -> dict:
+def describe(services: Services, version: ModelVersion) -> dict:
+    """What operators see of a version: sizes and settings, never the learned text."""
+    from sottovoce.learning.adaptation import Adaptation
+    from sottovoce.learning.adaptation import describe as shape
+
+    params = params_of(services, version)
     return {
         "id": version.id, "name": version.name, "status": version.status, "base_model": version.base_model,
-        "params": json.loads(version.params), "snapshot": version.snapshot_id, "metrics": json.loads(version.metrics),
+        "params": {**shape(Adaptation.from_json(params)), "stripped_by_deletion": bool(params.get("stripped_by_deletion"))},
+        "snapshot": version.snapshot_id, "metrics": json.loads(version.metrics),
         "created_at": version.created_at.isoformat(), "activated_at": version.activated_at.isoformat() if version.activated_at else None,
     }

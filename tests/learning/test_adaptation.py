@@ -63,6 +63,23 @@ def test_postprocess_drops_low_confidence_trailing_sentences_then_rewrites():
     assert a.postprocess([]) == ""
 
 
+def test_tail_trimming_drops_a_decoding_loop_even_with_high_confidence():
+    from sottovoce.asr.hypothesis import Word
+
+    def sentence(text, confidence=0.95):
+        return [Word(t, 0.0, 0.0, confidence) for t in text.split()]
+
+    said = sentence("Change the opacity of the color.")
+    loop = sentence("Change the light color.") * 3 + sentence("Change the light")  # cut off by the window
+    a = Adaptation(None, None, [], {}, min_tail_confidence=0.5)
+    # The first copy of the looping sentence stays: only what repeats an earlier sentence is a loop.
+    assert a.postprocess(said + loop) == "Change the opacity of the color. Change the light color."
+    assert a.postprocess(said + said) == "Change the opacity of the color."
+    different = sentence("Lights off.")
+    assert a.postprocess(said + different) == "Change the opacity of the color. Lights off."
+    assert Adaptation(None, None, []).postprocess(said + said) == "Change the opacity of the color. Change the opacity of the color."
+
+
 def test_adaptation_round_trips_through_json():
     a = Adaptation("olly turn on the wemo plug.", None, [("ollie", "olly")], {"pairs": 3}, 0.03)
     again = Adaptation.from_json(json.loads(json.dumps(a.to_json())))

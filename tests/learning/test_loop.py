@@ -81,8 +81,19 @@ def test_promotion_refuses_a_worse_candidate(services):
         assert base.status == "retired"
 
 
-def test_deletion_marks_the_trained_version_and_the_rebuild_excludes_it(services, gold):
+def delete_one_training_recording(services, made, snapshot_id: str) -> str:
+    """Deletes, as its account holder would, one recording of the snapshot's train split."""
     from sottovoce.deletion import delete_recordings
+
+    with services.sessions() as db:
+        recording = db.scalar(select(DatasetItem.recording_id).where(DatasetItem.snapshot_id == snapshot_id, DatasetItem.split == "train"))
+        account_id = next(a for a, r in made if r == recording)
+        delete_recordings(services, db, account_id, [recording], OPERATOR, "cli")
+        db.commit()
+    return recording
+
+
+def test_deletion_marks_the_trained_version_and_the_rebuild_excludes_it(services, gold):
     from sottovoce.learning import loop
 
     made = gold(12)
@@ -90,11 +101,7 @@ def test_deletion_marks_the_trained_version_and_the_rebuild_excludes_it(services
         snap = dataset.snapshot(services, db)
         version = registry.add_candidate(services, db, {"hotwords": None, "rewrites": []}, snap.id)
         db.commit()
-        train_recording = db.scalar(select(DatasetItem.recording_id).where(DatasetItem.snapshot_id == snap.id, DatasetItem.split == "train"))
-        account_id = next(a for a, r in made if r == train_recording)
-    with services.sessions() as db:
-        delete_recordings(services, db, account_id, [train_recording], OPERATOR, "cli")
-        db.commit()
+    train_recording = delete_one_training_recording(services, made, snap.id)
     with services.sessions() as db:
         assert db.get(ModelVersion, version.id).status == "needs_retrain"
         assert db.scalar(select(DatasetItem).where(DatasetItem.recording_id == train_recording)) is None
@@ -121,3 +128,63 @@ def test_export_holds_exactly_the_consented_gold_examples(services, gold, tmp_pa
     assert len(rows) == 4 and {r.get("transcription", r.get("text")) for r in rows} == {"lock the front door"}
     with services.sessions() as db, pytest.raises(Conflict, match="not empty"):
         export(services, db, fmt, out, OPERATOR)
+
+
+CANARY_SENTENCE = "turn on the quokkalamp seven"
+
+
+def learned_from_canary(services, db, snapshot_id: str):
+    """A candidate whose prompt and rules quote a correction, as `learn adapt` would make it."""
+    from sottovoce.learning.adaptation import learn
+
+    pairs = [("turn on the walk a lamp seven", CANARY_SENTENCE)] * 3 + [("lock the front door", "lock the front door")]
+    return registry.add_candidate(services, db, learn(pairs, prompt_sentences=4, min_support=2).to_json(), snapshot_id)
+
+
+def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
+    from tests.helpers import files_containing
+
+    with services.sessions() as db:
+        version = learned_from_canary(services, db, "snap")
+        db.commit()
+        assert "quokkalamp" in registry.params_of(services, version)["hotwords"].lower()
+        assert "quokkalamp" not in version.params.lower()
+        listed = json.dumps(registry.describe(services, version))
+        assert "quokkalamp" not in listed.lower() and registry.describe(services, version)["params"]["hotwords_words"] > 0
+        stored = db.scalar(select(ModelVersion.params).where(ModelVersion.id == version.id))
+    assert "quokkalamp" not in stored.lower()
+    services.engine.dispose()
+    assert files_containing(settings.home, b"quokkalamp") == []
+    assert files_containing(settings.home, b"Quokkalamp") == []
+
+
+def test_sealed_params_are_bound_to_their_version(services):
+    with services.sessions() as db:
+        one = learned_from_canary(services, db, "snap")
+        other = registry.add_candidate(services, db, {"hotwords": None}, "snap")
+        other.params = one.params  # a swapped row must not be read as the other version's
+        with pytest.raises(Exception):
+            registry.params_of(services, other)
+        tampered = bytearray(one.params.encode())
+        tampered[10] = ord("A") if tampered[10] != ord("A") else ord("B")
+        one.params = tampered.decode()
+        with pytest.raises(Exception):
+            registry.params_of(services, one)
+
+
+def test_deletion_strips_learned_text_from_every_version_trained_on_it(services, gold):
+    made = gold(12, text=CANARY_SENTENCE)
+    with services.sessions() as db:
+        snap = dataset.snapshot(services, db)
+        older = learned_from_canary(services, db, snap.id)
+        older.status = registry.RETIRED
+        current = learned_from_canary(services, db, snap.id)
+        db.commit()
+    train_recording = delete_one_training_recording(services, made, snap.id)
+    with services.sessions() as db:
+        for version_id, status in ((older.id, "retired"), (current.id, "needs_retrain")):
+            version = db.get(ModelVersion, version_id)
+            params = registry.params_of(services, version)
+            assert version.status == status
+            assert "quokkalamp" not in json.dumps(params).lower() and params["stripped_by_deletion"]
+            assert params["params"]["selected"]["prompt_sentences"] == 4  # the settings survive for the rebuild
