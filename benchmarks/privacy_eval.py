@@ -358,7 +358,12 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print JSON instead of the table")
     ap.add_argument("--only", choices=["pii", "voice", "wer", "rtf"], action="append", help="run only these parts")
     ap.add_argument("--table-from", metavar="JSON", help="print the table of a saved --json run")
+    ap.add_argument("--variants", metavar="JSON", help='anonymizer settings to compare instead of the defaults, e.g. '
+                    '\'{"ratio": {"alpha_range": [1, 1], "pitch_range": [1.2, 1.4]}}\' (keyword arguments of voice.anonymize)')
     args = ap.parse_args()
+    if args.variants:
+        global VARIANTS
+        VARIANTS = {name: {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()} for name, kw in json.loads(args.variants).items()}
     if args.table_from:
         saved = json.loads(Path(args.table_from).read_text())
         print_table(build_rows(saved))
