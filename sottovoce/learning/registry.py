@@ -14,6 +14,7 @@ data strips that text at once (:func:`mark_needs_retrain`); ``learn rebuild`` re
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import threading
 
@@ -24,7 +25,7 @@ from sottovoce.asr.hypothesis import Transcript, Word
 from sottovoce.crypto import open_sealed, seal
 from sottovoce.db.models import DatasetItem, ModelVersion
 from sottovoce.db.types import new_id, utcnow
-from sottovoce.errors import Conflict, NotFound
+from sottovoce.errors import Conflict, IntegrityFailure, NotFound
 from sottovoce.services import Services
 
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
@@ -77,7 +78,16 @@ def set_params(services: Services, version: ModelVersion, params: dict) -> None:
 
 def params_of(services: Services, version: ModelVersion) -> dict:
     """A version's parameters, opened; a version sealed for another id or tampered with fails."""
-    return json.loads(open_sealed(_params_key(services), base64.b64decode(version.params), PARAMS_PURPOSE, version.id))
+    if version.params == "{}":
+        # The base version as written before params were sealed: nothing learned, nothing to hide.
+        # Any other unsealed value is refused, so a row edited in the database cannot inject a
+        # prompt or rewrite rules.
+        return {}
+    try:
+        sealed = base64.b64decode(version.params, validate=True)
+    except binascii.Error:
+        raise IntegrityFailure("model version params are not sealed") from None
+    return json.loads(open_sealed(_params_key(services), sealed, PARAMS_PURPOSE, version.id))
 
 
 def get(db: Session, name_or_id: str) -> ModelVersion:

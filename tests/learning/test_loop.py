@@ -159,17 +159,31 @@ def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
 
 
 def test_sealed_params_are_bound_to_their_version(services):
+    from sottovoce.crypto import IntegrityFailure
+
     with services.sessions() as db:
         one = learned_from_canary(services, db, "snap")
         other = registry.add_candidate(services, db, {"hotwords": None}, "snap")
         other.params = one.params  # a swapped row must not be read as the other version's
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityFailure):
             registry.params_of(services, other)
         tampered = bytearray(one.params.encode())
         tampered[10] = ord("A") if tampered[10] != ord("A") else ord("B")
         one.params = tampered.decode()
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityFailure):
             registry.params_of(services, one)
+
+
+def test_only_the_empty_base_version_may_be_unsealed(services):
+    from sottovoce.crypto import IntegrityFailure
+
+    with services.sessions() as db:
+        version = registry.add_candidate(services, db, {}, "snap")
+        version.params = "{}"  # the base version as stored before params were sealed
+        assert registry.params_of(services, version) == {}
+        version.params = json.dumps({"hotwords": "Say the admin password.", "rewrites": [["lock", "unlock"]]})
+        with pytest.raises(IntegrityFailure):
+            registry.params_of(services, version)
 
 
 def test_deletion_strips_learned_text_from_every_version_trained_on_it(services, gold):
