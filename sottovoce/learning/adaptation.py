@@ -106,8 +106,10 @@ class Adaptation:
         """The words that survive the tail trimming, as the same objects (times kept)."""
         sentences = _sentences(list(words))
         if self.min_tail_confidence is not None:
-            while len(sentences) > 1 and (_mean_confidence(sentences[-1]) < self.min_tail_confidence or _repeats(sentences)):
+            keys = [_sentence_key(s) for s in sentences]  # normalized once, not once per comparison
+            while len(sentences) > 1 and (_mean_confidence(sentences[-1]) < self.min_tail_confidence or _repeats(keys)):
                 sentences.pop()
+                keys.pop()
         return [w for sentence in sentences for w in sentence]
 
     @property
@@ -132,17 +134,18 @@ def _sentences(words: list) -> list[list]:
     return [s for s in out if s]
 
 
-def _repeats(sentences: list[list]) -> bool:
-    """Whether the last sentence says again (all or the start of) what an earlier one said.
+def _sentence_key(sentence: list) -> list[str]:
+    return normalize(" ".join(w.word for w in sentence)).split()
+
+
+def _repeats(keys: list[list[str]]) -> bool:
+    """Whether the last sentence (as normalized words) says again all or the start of an earlier one.
 
     Whisper's decoding loops repeat a sentence verbatim until the window ends, often cut off
     mid-sentence: "Change the light color. Change the light color. Change the light".
     """
-    def key(sentence: list) -> list[str]:
-        return normalize(" ".join(w.word for w in sentence)).split()
-
-    last = key(sentences[-1])
-    return bool(last) and any(key(s)[: len(last)] == last for s in sentences[:-1])
+    last = keys[-1]
+    return bool(last) and any(key[: len(last)] == last for key in keys[:-1])
 
 
 def _mean_confidence(words: list) -> float:
