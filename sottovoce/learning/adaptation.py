@@ -502,14 +502,22 @@ def _validate_rules(adaptation: Adaptation, validate: Callable[[Adaptation], flo
 
 
 def describe(adaptation: Adaptation) -> dict:
-    """Aggregate shape of an Adaptation for reports (sizes only, no text)."""
-    return {
+    """Aggregate shape of an Adaptation for reports (sizes only, no text).
+
+    The selected settings are shown, except ``exclude_rules``: those are phrase pairs taken from
+    corrections, so only their number is.
+    """
+    shape = {
         "hotwords_words": len((adaptation.hotwords or "").split()),
         "min_tail_confidence": adaptation.min_tail_confidence,
         "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
         "rewrites": len(adaptation.rewrites),
-        **{k: v for k, v in adaptation.params.items() if k in ("pairs", "selected")},
+        **{k: v for k, v in adaptation.params.items() if k == "pairs"},
     }
+    if "selected" in adaptation.params:
+        selected = adaptation.params["selected"]
+        shape["selected"] = {**selected, "exclude_rules": len(selected.get("exclude_rules", []))}
+    return shape
 
 
 __all__ = ["Adaptation", "learn", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe", "whisper_style", "DEFAULTS"]

@@ -18,7 +18,7 @@ import binascii
 import json
 import threading
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.hypothesis import Transcript, Word
@@ -30,8 +30,6 @@ from sottovoce.services import Services
 
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
 PARAMS_PURPOSE = "model-params"
-# The learned settings that hold no user text: kept when a deletion strips a version.
-_SETTINGS_ONLY = ("selected",)
 _cache_lock = threading.Lock()
 _active_cache: dict[str, tuple[str, dict]] = {}
 
@@ -120,8 +118,9 @@ def promote(db: Session, candidate: ModelVersion, max_general_regression: float 
 def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]) -> int:
     """Versions trained on any of these recordings forget what they learned now (deletion cascade).
 
-    Their prompt sentences and rewrite phrases may quote the deleted corrections, so every such
-    version, retired ones included, keeps only its settings (sizes, thresholds); until
+    Their prompt sentences and rewrite phrases (kept and excluded ones) may quote the deleted
+    corrections, so every such version, retired ones included, keeps only its sizes and
+    thresholds; until
     ``learn rebuild`` refits it without the deleted data it decodes like the base model. Active
     and candidate versions are marked ``needs_retrain``.
     """
@@ -130,7 +129,8 @@ def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]
     marked = 0
     for version in versions:
         learned = params_of(services, version).get("params", {})
-        set_params(services, version, {"params": {k: learned[k] for k in _SETTINGS_ONLY if k in learned}, "stripped_by_deletion": True})
+        kept = {"selected": {**learned["selected"], "exclude_rules": []}} if "selected" in learned else {}
+        set_params(services, version, {"params": kept, "stripped_by_deletion": True})
         if version.status in (ACTIVE, CANDIDATE):
             version.status = NEEDS_RETRAIN
             marked += 1

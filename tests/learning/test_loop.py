@@ -134,11 +134,13 @@ CANARY_SENTENCE = "turn on the quokkalamp seven"
 
 
 def learned_from_canary(services, db, snapshot_id: str):
-    """A candidate whose prompt and rules quote a correction, as `learn adapt` would make it."""
+    """A candidate whose prompt, rules and validation-excluded rules quote a correction, as
+    `learn adapt` would make it."""
     from sottovoce.learning.adaptation import learn
 
     pairs = [("turn on the walk a lamp seven", CANARY_SENTENCE)] * 3 + [("lock the front door", "lock the front door")]
-    return registry.add_candidate(services, db, learn(pairs, prompt_sentences=4, min_support=2).to_json(), snapshot_id)
+    excluded = [("the walk a lamp", "the quokkalamp")]  # a rule validation dropped
+    return registry.add_candidate(services, db, learn(pairs, prompt_sentences=4, min_support=2, exclude_rules=excluded).to_json(), snapshot_id)
 
 
 def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
@@ -149,8 +151,9 @@ def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
         db.commit()
         assert "quokkalamp" in registry.params_of(services, version)["hotwords"].lower()
         assert "quokkalamp" not in version.params.lower()
-        listed = json.dumps(registry.describe(services, version))
-        assert "quokkalamp" not in listed.lower() and registry.describe(services, version)["params"]["hotwords_words"] > 0
+        listed = registry.describe(services, version)
+        assert "quokkalamp" not in json.dumps(listed).lower() and listed["params"]["hotwords_words"] > 0
+        assert listed["params"]["selected"]["exclude_rules"] == 1  # counted, not quoted
         stored = db.scalar(select(ModelVersion.params).where(ModelVersion.id == version.id))
     assert "quokkalamp" not in stored.lower()
     services.engine.dispose()
