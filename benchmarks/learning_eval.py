@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import statistics
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple
@@ -35,6 +37,7 @@ from domain_set import GUARD_SCENARIOS, SLURP, Clip  # noqa: E402
 
 from sottovoce.asr.whisper import WhisperRecognizer  # noqa: E402
 from sottovoce.learning.adaptation import Adaptation, describe, learn  # noqa: E402
+from sottovoce.learning.registry import decode_alternatives, recognize  # noqa: E402
 from sottovoce.learning.scoring import top_confusions, wer  # noqa: E402
 from sottovoce.settings import Settings  # noqa: E402
 
@@ -44,11 +47,15 @@ QUICK_CURVE = (50, 100)
 VALIDATION_EVERY = 5  # every 5th corrected clip is held out for validation
 GUARD_TOLERANCE = 0.01  # a candidate may not worsen the guard set by more than this (WER)
 REJECTED = 1.0  # added to a rejected candidate's validation WER, so any allowed one wins
+COST_CLIPS = 20  # adaptation clips timed (uncached) for the decoding cost of the final version
 
 
 class CachedWord(NamedTuple):
     word: str
     confidence: float
+
+
+Candidates = list[tuple[list[CachedWord], float]]  # (words, acoustic log-probability), best first
 
 
 class Decoder:
@@ -77,27 +84,33 @@ class Decoder:
             self._memory[key] = json.loads(path.read_text()) if path.exists() else {}
         return self._memory[key]
 
-    def words(self, clips: list[Clip], adaptation: Adaptation) -> list[list[CachedWord]]:
-        """Recognized words for each clip with the adaptation's hotwords/prompt (no post-processing)."""
+    def candidates(self, clips: list[Clip], adaptation: Adaptation) -> list[Candidates]:
+        """The recognizer's output for each clip with the adaptation's prompt and number of
+        alternatives (no post-processing). One greedy decode is cached as its word list, several
+        alternatives as ``{"alts": [[score, words], ...]}``."""
         key = adaptation.decoding_key
         table = self._table(key)
         self.touched.update((key, c.id) for c in clips)
         missing = [c for c in clips if c.id not in table]
         for i, clip in enumerate(missing, 1):
             started = time.perf_counter()
-            transcript = self.recognizer.transcribe(
-                domain_set.load_audio(clip.path), hotwords=adaptation.hotwords, initial_prompt=adaptation.initial_prompt
-            )
+            decoded = decode_alternatives(self.recognizer, domain_set.load_audio(clip.path), adaptation)
             self.decode_s += time.perf_counter() - started
             self.decoded += 1
-            table[clip.id] = [[w.word, w.confidence] for w in transcript.words]
+            alts = [[score, [[w.word, w.confidence] for w in t.words]] for t, score in decoded]
+            table[clip.id] = alts[0][1] if adaptation.alternatives == 1 else {"alts": alts}
             if i % 25 == 0 or i == len(missing):
                 self._save(key, table)
-        return [[CachedWord(w, c) for w, c in table[clip.id]] for clip in clips]
+        out = []
+        for clip in clips:
+            entry = table[clip.id]
+            alts = entry["alts"] if isinstance(entry, dict) else [[0.0, entry]]
+            out.append([([CachedWord(w, c) for w, c in words], score) for score, words in alts])
+        return out
 
     def texts(self, clips: list[Clip], adaptation: Adaptation) -> list[str]:
-        """What a reviewer would see: the adaptation's post-processing applied to the words."""
-        return [adaptation.postprocess(words) for words in self.words(clips, adaptation)]
+        """What a reviewer would see: the adaptation's pick and post-processing."""
+        return [adaptation.text(c) for c in self.candidates(clips, adaptation)]
 
     def _save(self, key: str, table: dict[str, list]) -> None:
         path = self._file(key)
@@ -140,7 +153,7 @@ def subsets(clips: list[Clip]) -> dict[str, list[Clip]]:
 
 def score(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: Adaptation) -> dict[str, float]:
     # Decode the two top-level sets once; the subsets reuse the cached texts.
-    decoder.words(groups["eval"] + groups["general"], adaptation)
+    decoder.candidates(groups["eval"] + groups["general"], adaptation)
     return {name: wer([c.text for c in clips], decoder.texts(clips, adaptation)) for name, clips in groups.items() if clips}
 
 
@@ -157,7 +170,7 @@ def adapt_at(
 
     def validate(candidate: Adaptation) -> float:
         score = wer([c.text for c in held_out], decoder.texts(held_out, candidate))
-        if candidate.hotwords or candidate.initial_prompt or candidate.rewrites or candidate.min_tail_confidence:
+        if candidate.hotwords or candidate.initial_prompt or candidate.rewrites or candidate.min_tail_confidence or candidate.alternatives > 1:
             # Domain validation cannot see harm to ordinary speech; the guard set can.
             if wer(guard_refs, decoder.texts(guard_clips, candidate)) > guard_before + GUARD_TOLERANCE:
                 score += REJECTED
@@ -170,6 +183,25 @@ def adapt_at(
     final.params["validation"] = chosen.params.get("validation", {})
     final.params["validation_clips"] = len(held_out)
     return final
+
+
+def decoding_cost(recognizer: WhisperRecognizer, clips: list[Clip], final: Adaptation) -> dict:
+    """Seconds per clip, uncached, of the baseline and of the final version (prompt, alternatives
+    and the language model's pick), on the same clips, interleaved so load affects both alike."""
+    seconds: dict[str, list[float]] = {"baseline": [], "final": []}
+    for clip in clips:
+        samples = domain_set.load_audio(clip.path)
+        for name, params in (("baseline", BASELINE.to_json()), ("final", final.to_json())):
+            started = time.perf_counter()
+            recognize(recognizer, samples, params)
+            seconds[name].append(time.perf_counter() - started)
+    ratios = [f / b for f, b in zip(seconds["final"], seconds["baseline"])]
+    return {
+        "clips": len(clips),
+        "baseline_median_s": round(statistics.median(seconds["baseline"]), 3),
+        "final_median_s": round(statistics.median(seconds["final"]), 3),
+        "median_ratio": round(statistics.median(ratios), 2),
+    }
 
 
 def run(quick: bool) -> dict:
@@ -195,13 +227,18 @@ def run(quick: bool) -> dict:
         rows.append(row)
 
     last = adaptations[max(adaptations)]
-    # What each post-recognition step of the final candidate adds (decodes are cached: free).
-    no_trim = Adaptation(last.hotwords, last.initial_prompt, last.rewrites, {}, None)
-    prompt_only = Adaptation(last.hotwords, last.initial_prompt, [], {}, None)
-    ablation = {
-        "without_tail_trimming": {k: v for k, v in score(decoder, groups, no_trim).items() if k in ("eval", "general")},
-        "prompt_only": {k: v for k, v in score(decoder, groups, prompt_only).items() if k in ("eval", "general")},
+    # What each part of the final candidate adds (post-processing variants reuse cached decodes).
+    variants = {
+        "without_confidence_trimming": replace(last, params={}, min_tail_confidence=None),  # loops still go
+        "prompt_only": replace(last, params={}, rewrites=[], min_tail_confidence=None, alternatives=1, lm=None, lm_weight=0.0),
     }
+    if last.alternatives > 1:
+        # What the language model adds over the beam's own first choice, and what the beam alone
+        # (no prompt, no language model) does to the baseline: decodes that cost extra time.
+        variants["without_language_model"] = replace(last, params={}, lm_weight=0.0)
+        variants["greedy_same_prompt"] = replace(last, params={}, alternatives=1, lm=None, lm_weight=0.0)
+        variants["baseline_beam_top1"] = replace(BASELINE, alternatives=last.alternatives)
+    ablation = {name: {k: v for k, v in score(decoder, groups, a).items() if k in ("eval", "general")} for name, a in variants.items()}
     evals = groups["eval"]
     before, after = rows[0], rows[-1]
     return {
@@ -215,6 +252,7 @@ def run(quick: bool) -> dict:
         "top_confusions_before": top_confusions([c.text for c in evals], decoder.texts(evals, BASELINE), n=10),
         "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
         "final_ablation": ablation,
+        "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last),
         "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
         "runtime_s": {
             "total": round(time.perf_counter() - started, 1),
@@ -241,6 +279,8 @@ def print_table(result: dict) -> None:
         print(f"{row['corrected']:9d} | {cells} | {a['hotwords_words']:12d} | {a['rewrites']:5d}")
     print(f"relative WER reduction on eval after {result['curve'][-1]['corrected']} corrections: {100 * result['relative_reduction_eval']:.1f}%")
     print(f"general set change: {result['general_change_points']:+.2f} WER points")
+    print(f"final version without parts (eval / general): {json.dumps(result['final_ablation'])}")
+    print(f"decoding cost: {result['decoding_cost']}")
     print(f"runtime: {result['runtime_s']} (decodes: {result['decodes']})")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sottovoce.db.models import Recording
-from sottovoce.learning.registry import active_params, apply_version
+from sottovoce.learning.registry import active_params, recognize
 from sottovoce.recordings.ingest import TRANSCRIBE
 from sottovoce.recordings.store import add_hypothesis, load_audio
 from sottovoce.services import Services
@@ -19,8 +19,7 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
         samples = load_audio(services, db, recording)
     version_id, params = active_params(services)
     try:
-        transcript = services.recognizer.transcribe(samples, hotwords=params.get("hotwords"), initial_prompt=params.get("initial_prompt"))
-        transcript = apply_version(transcript, params)
+        transcript = recognize(services.recognizer, samples, params)
     except Exception as exc:
         with services.sessions() as db:
             recording = db.get(Recording, recording_id)

@@ -14,6 +14,10 @@ the candidate's parameters, which are pure data (JSON) and cost nothing to roll 
 * ``min_tail_confidence``: a prompt makes Whisper tiny append hallucinated sentences after the
   speech ("Thank you.", "We'll see you next time."); trailing sentences with a low mean word
   confidence are dropped (:meth:`Adaptation.postprocess`).
+* ``alternatives`` / ``lm_weight`` / ``lm``: with ``alternatives`` > 1 the recognizer returns that
+  many hypotheses of a beam search, and the version picks the one with the best acoustic score
+  plus ``lm_weight`` times its log-probability under a trigram model of the corrected sentences
+  (``learning/ngram.py``): Whisper's beam often holds the domain's wording a rank or two down.
 * ``rewrites``: phrase rules (what the recognizer wrote -> what reviewers wrote) applied after
   recognition. A rule is kept only if, on the training pairs themselves, it fixes at least
   ``min_support`` distinct utterances with precision ``min_precision`` (fixed / fired), its source
@@ -22,7 +26,8 @@ the candidate's parameters, which are pure data (JSON) and cost nothing to roll 
 * ``params``: how it was learned (sizes, thresholds, validation scores), for the audit trail.
 
 When a ``validate`` callback is given (WER of a candidate on held-out TRAIN data, never on the
-evaluation data), :func:`learn` chooses the prompt size and the tail threshold by it and drops the
+evaluation data), :func:`learn` chooses the prompt size, the number of alternatives, the language
+model weight and the tail threshold by it and drops the
 rules that make the held-out WER worse. Nothing here logs or prints transcripts.
 """
 
@@ -33,9 +38,10 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
+from sottovoce.learning.ngram import TrigramModel
 from sottovoce.learning.scoring import align, error_counts, normalize
 
 # Words too common to be evidence of domain vocabulary, and too common to rewrite safely.
@@ -52,6 +58,10 @@ DEFAULTS = {
     "prompt_choices": (0, 4, 8, 16, 32),  # sizes tried when a validate callback is given
     "min_tail_confidence": None,  # drop trailing sentences below this mean confidence (None = off)
     "tail_choices": (None, 0.3, 0.5, 0.7, 0.9),  # thresholds tried when a validate callback is given
+    "alternatives": 1,  # hypotheses asked of the recognizer's beam search (1 = its greedy best only)
+    "alternatives_choices": (1, 5),  # tried when a validate callback is given
+    "lm_weight": 0.0,  # weight of the corrections' trigram log-probability when picking an alternative
+    "lm_weight_choices": (0.0, 0.1, 0.2, 0.3, 0.5),  # tried for alternatives > 1
     "min_word_errors": 2,  # a word must have been fixed this often to count as learned vocabulary
     "min_support": 2,  # distinct utterances a rule must fix
     "min_precision": 0.75,  # fixed / fired on the training pairs
@@ -71,6 +81,10 @@ class Adaptation:
     params: dict = field(default_factory=dict)
     # Trailing sentences whose mean word confidence is below this are dropped (None: keep all).
     min_tail_confidence: float | None = None
+    # More than 1: decode that many beam-search hypotheses and pick one with the language model.
+    alternatives: int = 1
+    lm_weight: float = 0.0
+    lm: TrigramModel | None = None
 
     def to_json(self) -> dict:
         return {
@@ -79,6 +93,9 @@ class Adaptation:
             "rewrites": [[src, dst] for src, dst in self.rewrites],
             "params": self.params,
             "min_tail_confidence": self.min_tail_confidence,
+            "alternatives": self.alternatives,
+            "lm_weight": self.lm_weight,
+            "lm": self.lm.to_json() if self.lm is not None else None,
         }
 
     @classmethod
@@ -89,6 +106,9 @@ class Adaptation:
             rewrites=[(src, dst) for src, dst in d.get("rewrites", [])],
             params=dict(d.get("params", {})),
             min_tail_confidence=d.get("min_tail_confidence"),
+            alternatives=int(d.get("alternatives") or 1),
+            lm_weight=float(d.get("lm_weight") or 0.0),
+            lm=TrigramModel.from_json(d["lm"]) if d.get("lm") else None,
         )
 
     def postprocess(self, words: Sequence) -> str:
@@ -96,26 +116,59 @@ class Adaptation:
 
         With a prompt, Whisper tiny often appends a hallucinated sentence after the speech ends
         ("Thank you.", "We'll see you next time.", a sentence of the prompt) with low word
-        probabilities, or loops on one sentence. With ``min_tail_confidence`` set, trailing
-        sentences (never the first) whose mean word confidence is below it, or that repeat an
-        earlier sentence of the same transcript, are dropped; then the rewrites are applied.
+        probabilities, or loops on one sentence. Trailing sentences (never the first) that repeat
+        all or the start of an earlier sentence of the same transcript are dropped whenever the
+        version prompts or rescores (:attr:`steers_decoding`) or sets ``min_tail_confidence``; with
+        ``min_tail_confidence`` set, so are trailing sentences whose mean word confidence is below
+        it. Then a phrase loop left inside the last sentence is cut after its first copy (see
+        ``_phrase_loop_start``), and the rewrites are applied.
         """
         return self.apply_rewrites(" ".join(w.word for w in self.trim_tail(words)))
+
+    def pick(self, candidates: Sequence[tuple[Sequence, float]]) -> int:
+        """Index of the alternative to keep among (words, acoustic log-probability) pairs, best
+        first: the highest acoustic score plus ``lm_weight`` times the language model's
+        log-probability of its text after tail trimming (a hallucinated tail is not scored),
+        among the alternatives that say something."""
+        if len(candidates) < 2 or self.lm is None or not self.lm_weight:
+            return 0
+        texts = [" ".join(w.word for w in self.trim_tail(words)) for words, _ in candidates]
+        # The recognizer only decodes what its VAD kept as speech, and a sentence model gives
+        # saying nothing a high probability: an empty alternative is kept only if all are empty.
+        spoken = [i for i, text in enumerate(texts) if text.strip()] or [0]
+        return max(spoken, key=lambda i: candidates[i][1] + self.lm_weight * self.lm.logprob(texts[i]))
+
+    def text(self, candidates: Sequence[tuple[Sequence, float]]) -> str:
+        """:meth:`postprocess` of the alternative :meth:`pick` keeps."""
+        return self.postprocess(candidates[self.pick(candidates)][0]) if candidates else ""
 
     def trim_tail(self, words: Sequence) -> list:
         """The words that survive the tail trimming, as the same objects (times kept)."""
         sentences = _sentences(list(words))
-        if self.min_tail_confidence is not None:
-            keys = [_sentence_key(s) for s in sentences]  # normalized once, not once per comparison
-            while len(sentences) > 1 and (_mean_confidence(sentences[-1]) < self.min_tail_confidence or _repeats(keys)):
-                sentences.pop()
-                keys.pop()
-        return [w for sentence in sentences for w in sentence]
+        threshold = self.min_tail_confidence
+        if threshold is None and not self.steers_decoding:
+            return [w for sentence in sentences for w in sentence]
+        keys = [_sentence_key(s) for s in sentences]  # normalized once, not once per comparison
+        while len(sentences) > 1 and (_repeats(keys) or (threshold is not None and _mean_confidence(sentences[-1]) < threshold)):
+            sentences.pop()
+            keys.pop()
+        kept = [w for sentence in sentences for w in sentence]
+        # Then a loop inside what is left, one with no sentence punctuation to split on.
+        return kept[: _phrase_loop_start(kept)]
+
+    @property
+    def steers_decoding(self) -> bool:
+        """Whether the version changes what the recognizer decodes (a prompt or alternatives).
+        Such versions always remove decoding loops: a loop is never speech, and validation
+        clips that happen not to loop cannot show the harm of keeping them (a loop of "Fifth."
+        filled a whole window on non-domain speech when this depended on the threshold)."""
+        return bool(self.hotwords or self.initial_prompt or self.alternatives > 1)
 
     @property
     def decoding_key(self) -> str:
         """A hash of what changes the recognizer's output, so decodes can be cached per version."""
-        return hashlib.sha256(json.dumps([self.hotwords, self.initial_prompt]).encode()).hexdigest()[:16]
+        what = [self.hotwords, self.initial_prompt] + ([self.alternatives] if self.alternatives > 1 else [])
+        return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:16]
 
     def apply_rewrites(self, text: str) -> str:
         """Applies the rules in order, on word boundaries, ignoring case and punctuation between words."""
@@ -146,6 +199,31 @@ def _repeats(keys: list[list[str]]) -> bool:
     """
     last = keys[-1]
     return bool(last) and any(key[: len(last)] == last for key in keys[:-1])
+
+
+LOOP_COPIES = 3  # a phrase said this many times in a row up to the end is a decoding loop...
+LOOP_MIN_WORDS = 8  # ...if the repeats run this long ("no no no" and "la la la" are speech)
+LOOP_PHRASE_WORDS = 8  # longest phrase looked for
+
+
+def _phrase_loop_start(words: list) -> int | None:
+    """Where to cut a loop that runs to the end of the transcript without sentence punctuation
+    ("I'm going to check it with check it with check it with ... check it wi"): just after the
+    first copy of the repeated phrase. A loop is a run, up to the end, that repeats a phrase of
+    up to LOOP_PHRASE_WORDS words at least LOOP_COPIES times and LOOP_MIN_WORDS words (the
+    last word may be cut off, as the window ended). None when there is no loop."""
+    keys = [re.sub(r"[^\w']", "", w.word.lower()) for w in words]
+    n = len(keys)
+    cut = None
+    for size in range(1, LOOP_PHRASE_WORDS + 1):
+        j = n - 1
+        # Walk back while every word equals the one a period earlier (the last may be a prefix).
+        while j - size >= 0 and keys[j] and (keys[j] == keys[j - size] or (j == n - 1 and keys[j - size].startswith(keys[j]))):
+            j -= 1
+        run = n - (j + 1 - size)  # words of the periodic run, first copy included
+        if run >= max(LOOP_COPIES * size, LOOP_MIN_WORDS) and (cut is None or j + 1 < cut):
+            cut = j + 1
+    return cut
 
 
 def _mean_confidence(words: list) -> float:
@@ -406,7 +484,10 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
         "selected": {
             **{
                 k: opts[k]
-                for k in ("prompt_sentences", "min_tail_confidence", "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites")
+                for k in (
+                    "prompt_sentences", "min_tail_confidence", "alternatives", "lm_weight", "min_word_errors", "min_support",
+                    "min_precision", "max_rule_words", "rewrites",
+                )
             },
             "exclude_rules": [list(r) for r in opts["exclude_rules"]],
         },
@@ -414,12 +495,18 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
         "prompt_sentences_used": len(sentences),
         "rules": rule_stats,
     }
+    # The language model only matters when there are alternatives to pick from; without them no
+    # more correction text is kept than needed.
+    lm = TrigramModel.fit(r for _, r in pairs) if opts["alternatives"] > 1 else None
     return Adaptation(
         hotwords=_prompt_text(sentences),
         initial_prompt=None,
         rewrites=rules,
         params=params,
         min_tail_confidence=opts["min_tail_confidence"],
+        alternatives=opts["alternatives"],
+        lm_weight=opts["lm_weight"] if lm is not None else 0.0,
+        lm=lm,
     )
 
 
@@ -431,14 +518,15 @@ def learn(
     """Learns an Adaptation from (hypothesis, corrected) pairs.
 
     ``validate`` must score a candidate on held-out TRAIN data that is not in ``pairs`` (lower is
-    better). With it, the prompt size and tail threshold are chosen jointly among
-    ``prompt_choices`` x ``tail_choices``, each rule is kept only if removing it would not lower
+    better). With it, the prompt size, the number of alternatives, the language model weight and the
+    tail threshold are chosen jointly among ``prompt_choices`` x ``alternatives_choices`` x
+    ``lm_weight_choices`` (for alternatives > 1) x ``tail_choices``, each rule is kept only if removing it would not lower
     the held-out WER, and the rules ship only if together they lower it. The chosen settings are
     in ``params["selected"]`` (rules validation dropped go to ``exclude_rules``), so a caller can
-    refit on all its data with ``learn(all_pairs, **params["selected"])``. It is called about
-    ``len(prompt_choices) * len(tail_choices) + len(rules) + 3`` times but with only
-    ``len(prompt_choices)`` distinct :attr:`Adaptation.decoding_key` values: cache decodes by that
-    key and re-apply only :meth:`Adaptation.postprocess`.
+    refit on all its data with ``learn(all_pairs, **params["selected"])``. It is called about 150
+    times with the default grids but with only ``len(prompt_choices) * len(alternatives_choices)``
+    distinct :attr:`Adaptation.decoding_key` values: cache decodes by that key and re-apply only
+    :meth:`Adaptation.text` (or :meth:`Adaptation.postprocess` for one alternative).
 
     Other options: see ``DEFAULTS``; ``general_text`` is a sample of ordinary (non-domain) speech
     text in which no rule's source phrase may occur.
@@ -452,18 +540,25 @@ def learn(
     if validate is None:
         return _build(pairs, settings, general_text)
 
-    scores: dict[tuple[int, float | None], float] = {}
+    scores: dict[tuple[int, int, float, float | None], float] = {}
     for n in settings["prompt_choices"]:
-        candidate = _build(pairs, {**settings, "prompt_sentences": n, "rewrites": False}, general_text)
-        for tail in settings["tail_choices"]:
-            # Same decoding key for every threshold: the callback re-decodes nothing here.
-            candidate.min_tail_confidence = tail
-            scores[(n, tail)] = validate(candidate)
-    # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech) and
-    # then to the gentler trimming.
-    best_n, best_tail = min(scores, key=lambda k: (scores[k], k[0], k[1] or 0.0))
-    adaptation = _build(pairs, {**settings, "prompt_sentences": best_n, "min_tail_confidence": best_tail}, general_text)
-    validation = {"prompt_wer": {f"{n}/{tail}": round(s, 5) for (n, tail), s in scores.items()}}
+        for k in settings["alternatives_choices"]:
+            candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
+            for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
+                for tail in settings["tail_choices"]:
+                    # Same decoding key for every weight and threshold: the callback re-decodes nothing.
+                    candidate.lm_weight, candidate.min_tail_confidence = weight, tail
+                    scores[(n, k, weight, tail)] = validate(candidate)
+    # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech), fewer
+    # alternatives, the lighter language model and then the gentler trimming.
+    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], key[3] or 0.0))
+    best_n, best_k, best_weight, best_tail = best
+    adaptation = _build(
+        pairs,
+        {**settings, "prompt_sentences": best_n, "alternatives": best_k, "lm_weight": best_weight, "min_tail_confidence": best_tail},
+        general_text,
+    )
+    validation = {"prompt_wer": {f"{n}/{k}/{w}/{tail}": round(s, 5) for (n, k, w, tail), s in scores.items()}}
     if adaptation.rewrites:
         learned = list(adaptation.rewrites)
         adaptation.rewrites, validation["rules"] = _validate_rules(adaptation, validate)
@@ -485,15 +580,12 @@ def _validate_rules(adaptation: Adaptation, validate: Callable[[Adaptation], flo
     current = validate(adaptation)
     dropped = 0
     for rule in list(rules):
-        trial = Adaptation(
-            adaptation.hotwords, adaptation.initial_prompt, [r for r in rules if r != rule], {}, adaptation.min_tail_confidence
-        )
-        score = validate(trial)
+        score = validate(replace(adaptation, rewrites=[r for r in rules if r != rule], params={}))
         if score < current:  # the rule hurt on held-out data
             rules.remove(rule)
             current = score
             dropped += 1
-    without = validate(Adaptation(adaptation.hotwords, adaptation.initial_prompt, [], {}, adaptation.min_tail_confidence))
+    without = validate(replace(adaptation, rewrites=[], params={}))
     if rules and current >= without:
         # As a set the rules must help on held-out data, or none ship.
         dropped += len(rules)
@@ -510,6 +602,9 @@ def describe(adaptation: Adaptation) -> dict:
     shape = {
         "hotwords_words": len((adaptation.hotwords or "").split()),
         "min_tail_confidence": adaptation.min_tail_confidence,
+        "alternatives": adaptation.alternatives,
+        "lm_weight": adaptation.lm_weight,
+        "lm_trigrams": len(adaptation.lm) if adaptation.lm is not None else 0,
         "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
         "rewrites": len(adaptation.rewrites),
         **{k: v for k, v in adaptation.params.items() if k == "pairs"},

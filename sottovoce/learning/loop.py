@@ -36,8 +36,7 @@ def general_set() -> list[tuple[np.ndarray, str]]:
 
 
 def decode(services: Services, samples: np.ndarray, params: dict) -> str:
-    transcript = services.recognizer.transcribe(samples, hotwords=params.get("hotwords"), initial_prompt=params.get("initial_prompt"))
-    return registry.apply_version(transcript, params).text
+    return registry.recognize(services.recognizer, samples, params).text
 
 
 def _audio(services: Services, db: Session, recording_id: str) -> np.ndarray:
@@ -61,8 +60,9 @@ def adapt(services: Services, db: Session, snap) -> ModelVersion:
         for example in holdout:
             key = (example.recording_id, candidate.decoding_key)
             if key not in cache:
-                cache[key] = services.recognizer.transcribe(_audio(services, db, example.recording_id), hotwords=candidate.hotwords, initial_prompt=candidate.initial_prompt).words
-            hyps.append(candidate.postprocess(cache[key]))
+                decoded = registry.decode_alternatives(services.recognizer, _audio(services, db, example.recording_id), candidate)
+                cache[key] = [(t.words, score) for t, score in decoded]
+            hyps.append(candidate.text(cache[key]))
         return wer([e.text for e in holdout], hyps)
 
     chosen = adaptation.learn(fit, validate=validate if holdout and fit else None)

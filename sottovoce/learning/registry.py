@@ -118,7 +118,7 @@ def promote(db: Session, candidate: ModelVersion, max_general_regression: float 
 def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]) -> int:
     """Versions trained on any of these recordings forget what they learned now (deletion cascade).
 
-    Their prompt sentences and rewrite phrases (kept and excluded ones) may quote the deleted
+    Their prompt sentences, language model and rewrite phrases (kept and excluded ones) may quote the deleted
     corrections, so every such version, retired ones included, keeps only its sizes and
     thresholds; until
     ``learn rebuild`` refits it without the deleted data it decodes like the base model. Active
@@ -157,6 +157,25 @@ def active_params(services: Services) -> tuple[str | None, dict]:
 def forget_active() -> None:
     with _cache_lock:
         _active_cache.clear()
+
+
+def decode_alternatives(recognizer, samples, adaptation) -> list[tuple[Transcript, float]]:
+    """What the recognizer gives for a version: (transcript, acoustic score) pairs, best first;
+    one greedy transcript unless the version asks for beam-search alternatives to rescore."""
+    if adaptation.alternatives > 1:
+        return recognizer.alternatives(samples, adaptation.alternatives, hotwords=adaptation.hotwords, initial_prompt=adaptation.initial_prompt)
+    return [(recognizer.transcribe(samples, hotwords=adaptation.hotwords, initial_prompt=adaptation.initial_prompt), 0.0)]
+
+
+def recognize(recognizer, samples, params: dict) -> Transcript:
+    """Recognize audio the way a version says: its prompt, its alternatives picked by its language
+    model, then its post-recognition steps (``apply_version``)."""
+    from sottovoce.learning.adaptation import Adaptation
+
+    adaptation = Adaptation.from_json(params)
+    candidates = decode_alternatives(recognizer, samples, adaptation)
+    chosen = candidates[adaptation.pick([(t.words, score) for t, score in candidates])][0]
+    return apply_version(chosen, params)
 
 
 def apply_version(transcript: Transcript, params: dict) -> Transcript:

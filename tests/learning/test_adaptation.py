@@ -78,6 +78,13 @@ def test_tail_trimming_drops_a_decoding_loop_even_with_high_confidence():
     different = sentence("Lights off.")
     assert a.postprocess(said + different) == "Change the opacity of the color. Lights off."
     assert Adaptation(None, None, []).postprocess(said + said) == "Change the opacity of the color. Change the opacity of the color."
+    # A version that prompts or rescores removes loops even without a confidence threshold; the
+    # untouched recognizer (no prompt, one alternative) keeps what it decoded.
+    prompted = Adaptation("Change the light color.", None, [])
+    assert prompted.postprocess(said + loop) == "Change the opacity of the color. Change the light color."
+    rescoring = Adaptation(None, None, [], alternatives=5)
+    assert rescoring.postprocess(said + said) == "Change the opacity of the color."
+    assert prompted.postprocess(said + different) == "Change the opacity of the color. Lights off."
 
 
 def test_adaptation_round_trips_through_json():
@@ -131,21 +138,97 @@ def test_learn_chooses_sizes_and_rules_by_validation():
         score += 0.05 if ("we mo", "wemo") in candidate.rewrites else 0.0
         return round(score - 0.01 * len(candidate.rewrites), 5)
 
-    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05))  # any floats will do
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05), alternatives_choices=(1,))
     assert a.params["selected"]["prompt_sentences"] == 1
     assert a.min_tail_confidence == a.params["selected"]["min_tail_confidence"] == 0.05
     assert ("we mo", "wemo") not in a.rewrites and ("ollie", "olly") in a.rewrites
     # One sentence already covers both learned words, so 2 ties with 1 and the smaller wins.
     assert a.params["validation"]["prompt_wer"] == {
-        "0/None": 0.012, "0/0.05": 0.01, "1/None": 0.002, "1/0.05": 0.0, "2/None": 0.002, "2/0.05": 0.0
+        "0/1/0.0/None": 0.012, "0/1/0.0/0.05": 0.01, "1/1/0.0/None": 0.002, "1/1/0.0/0.05": 0.0, "2/1/0.0/None": 0.002, "2/1/0.0/0.05": 0.0
     }
     assert len(calls) <= 6 + len(learn(PAIRS).rewrites) + 3
     refit = learn(PAIRS, **a.params["selected"])
     assert refit.hotwords == a.hotwords
 
 
+class W:
+    def __init__(self, word, confidence=0.9):
+        self.word, self.confidence = word, confidence
+
+
+def alternatives(*texts_and_scores):
+    return [([W(w) for w in text.split()], score) for text, score in texts_and_scores]
+
+
+def test_pick_lets_the_corrections_language_model_overrule_a_close_acoustic_score():
+    a = learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.3, rewrites=False)
+    assert a.lm is not None and len(a.lm) > 0
+    close = alternatives(("add milk to my shopping lift.", -3.0), ("add milk to my shopping list.", -3.4))
+    assert a.pick(close) == 1 and a.text(close) == "add milk to my shopping list."
+    # A clear acoustic winner stays; without a weight (or one alternative) the beam's first stays.
+    clear = alternatives(("add milk to my shopping lift.", -3.0), ("add milk to my shopping list.", -30.0))
+    assert a.pick(clear) == 0
+    assert learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.0).pick(close) == 0
+    assert learn(PAIRS, prompt_sentences=0).lm is None and learn(PAIRS, prompt_sentences=0).pick(close) == 0
+    assert a.text([]) == ""
+
+
+def test_pick_scores_the_text_that_survives_tail_trimming():
+    # The first alternative is right but ends in a low-confidence hallucinated tail; scored with
+    # its tail it would lose to the misrecognition. The model scores what the reviewer would see.
+    trimmed = learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=1.0, min_tail_confidence=0.5, rewrites=False)
+    tail = [W(w, 0.1) for w in "Thank you for watching. Thank you for watching.".split()]
+    right, wrong = [W("Play"), W("some"), W("jazz."), *tail], [W("Play"), W("some"), W("jars.")]
+    assert trimmed.pick([(right, -2.0), (wrong, -2.0)]) == 0
+    untrimmed = learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=1.0, rewrites=False)
+    assert untrimmed.pick([(right, -2.0), (wrong, -2.0)]) == 1
+
+
+def test_pick_never_prefers_saying_nothing():
+    a = learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.5, rewrites=False)
+    # The empty hypothesis scores well acoustically and a sentence model likes short sentences.
+    candidates = alternatives(("what is the news for today", -2.4), ("", -4.3))
+    candidates[1] = ([], -1.0)
+    assert a.pick(candidates) == 0
+    assert a.pick([([], -1.0), ([], -2.0)]) == 0
+
+
+def test_a_phrase_loop_without_punctuation_is_cut_after_its_first_copy():
+    prompted = Adaptation("Check the lights.", None, [])
+    looped = [W(w) for w in ("I'm going to " + "check it with " * 12 + "check it wi").split()]
+    assert prompted.postprocess(looped) == "I'm going to check it with"
+    # Repeats that real speech makes stay: short runs, and runs that do not reach the end.
+    for said in ("no no no", "play la la la", "turn it up up up up up up up up please"):
+        assert prompted.postprocess([W(w) for w in said.split()]) == said
+    assert Adaptation(None, None, []).postprocess(looped) == " ".join(w.word for w in looped)  # the untouched recognizer
+
+
+def test_learn_chooses_alternatives_and_language_model_weight_by_validation():
+    def validate(candidate: Adaptation) -> float:
+        # Pretend held-out data likes 5 alternatives picked with weight 0.3.
+        return 0.1 if candidate.alternatives == 1 else 0.05 + abs(candidate.lm_weight - 0.3)
+
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,))
+    assert (a.alternatives, a.lm_weight) == (5, 0.3) and a.lm is not None
+    assert a.params["selected"]["alternatives"] == 5 and a.params["selected"]["lm_weight"] == 0.3
+    assert len(a.params["validation"]["prompt_wer"]) == 2 * (1 + 5)  # prompts x (greedy + 5 weights)
+    refit = learn(PAIRS, **a.params["selected"])
+    assert (refit.alternatives, refit.lm_weight) == (5, 0.3) and refit.to_json()["lm"] == a.to_json()["lm"]
+
+
+def test_alternatives_change_the_decoding_key_and_survive_json():
+    greedy = learn(PAIRS, prompt_sentences=1)
+    beam = learn(PAIRS, prompt_sentences=1, alternatives=5, lm_weight=0.2)
+    assert greedy.decoding_key != beam.decoding_key
+    assert beam.decoding_key == learn(PAIRS, prompt_sentences=1, alternatives=5, lm_weight=0.5).decoding_key
+    again = Adaptation.from_json(json.loads(json.dumps(beam.to_json())))
+    assert (again.alternatives, again.lm_weight, again.lm.to_json()) == (5, 0.2, beam.lm.to_json())
+    old = Adaptation.from_json({"hotwords": None, "rewrites": []})  # params stored before alternatives existed
+    assert (old.alternatives, old.lm_weight, old.lm) == (1, 0.0, None)
+
+
 def test_rules_must_help_held_out_data_as_a_set():
-    a = learn(PAIRS, validate=lambda c: 0.1, prompt_choices=(0,), tail_choices=(None,))
+    a = learn(PAIRS, validate=lambda c: 0.1, prompt_choices=(0,), tail_choices=(None,), alternatives_choices=(1,))
     assert a.rewrites == [] and a.params["selected"]["rewrites"] is False
 
 

@@ -134,13 +134,13 @@ CANARY_SENTENCE = "turn on the quokkalamp seven"
 
 
 def learned_from_canary(services, db, snapshot_id: str):
-    """A candidate whose prompt, rules and validation-excluded rules quote a correction, as
-    `learn adapt` would make it."""
+    """A candidate whose prompt, rules, validation-excluded rules and language model quote a
+    correction, as `learn adapt` would make it."""
     from sottovoce.learning.adaptation import learn
 
     pairs = [("turn on the walk a lamp seven", CANARY_SENTENCE)] * 3 + [("lock the front door", "lock the front door")]
     excluded = [("the walk a lamp", "the quokkalamp")]  # a rule validation dropped
-    return registry.add_candidate(services, db, learn(pairs, prompt_sentences=4, min_support=2, exclude_rules=excluded).to_json(), snapshot_id)
+    return registry.add_candidate(services, db, learn(pairs, prompt_sentences=4, min_support=2, exclude_rules=excluded, alternatives=5, lm_weight=0.3).to_json(), snapshot_id)
 
 
 def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
@@ -149,11 +149,13 @@ def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
     with services.sessions() as db:
         version = learned_from_canary(services, db, "snap")
         db.commit()
-        assert "quokkalamp" in registry.params_of(services, version)["hotwords"].lower()
+        learned = registry.params_of(services, version)
+        assert "quokkalamp" in learned["hotwords"].lower() and "quokkalamp" in json.dumps(learned["lm"])
         assert "quokkalamp" not in version.params.lower()
         listed = registry.describe(services, version)
         assert "quokkalamp" not in json.dumps(listed).lower() and listed["params"]["hotwords_words"] > 0
         assert listed["params"]["selected"]["exclude_rules"] == 1  # counted, not quoted
+        assert listed["params"]["lm_trigrams"] > 0 and listed["params"]["alternatives"] == 5
         stored = db.scalar(select(ModelVersion.params).where(ModelVersion.id == version.id))
     assert "quokkalamp" not in stored.lower()
     services.engine.dispose()
