@@ -5,10 +5,13 @@
 2. Decode everything with the baseline recognizer (Whisper tiny.en, int8, 2 threads).
 3. Reviewers "correct" the first N adaptation clips (their reference transcripts), N = 50, 100,
    200, 400. Every 5th corrected clip is held out as the validation slice that chooses the prompt
-   size, the tail threshold and the rules (``learn(..., validate=...)``); a candidate that makes
+   size, the number of alternatives, the language model weight, the tail threshold and the rules
+   (``learn(..., validate=...)``); a candidate that makes
    the training-side guard set (non-domain speech) worse by more than 1 WER point is rejected.
    Then the chosen settings are refitted on all N corrections.
 4. Score each candidate on the evaluation and general sets, WER after Whisper normalization.
+5. For the last candidate: what each part adds (ablations) and its decoding time per clip against
+   the baseline's.
 
 Recognizer outputs are cached on disk per (model version, beam, clip, decoding key), so reruns and
 rewrite-only variations cost nothing. Prints aggregate tables only (or JSON with ``--json``).
@@ -272,11 +275,11 @@ def _progress(what: str, started: float) -> None:
 def print_table(result: dict) -> None:
     cols = ("eval", "eval_synth", "eval_real", "eval_clean", "eval_snr20", "eval_snr10", "general", "general_synth", "general_digits")
     print(f"sizes: {result['sizes']}")
-    print("corrected | " + " | ".join(f"{c:>14s}" for c in cols) + " | prompt words | rules")
+    print("corrected | " + " | ".join(f"{c:>14s}" for c in cols) + " | prompt words | alternatives/LM weight | rules")
     for row in result["curve"]:
         a = row["adaptation"]
         cells = " | ".join(f"{100 * row[c]:13.1f}%" if c in row else f"{'-':>14s}" for c in cols)
-        print(f"{row['corrected']:9d} | {cells} | {a['hotwords_words']:12d} | {a['rewrites']:5d}")
+        print(f"{row['corrected']:9d} | {cells} | {a['hotwords_words']:12d} | {a['alternatives']:>15d} / {a['lm_weight']:<4} | {a['rewrites']:5d}")
     print(f"relative WER reduction on eval after {result['curve'][-1]['corrected']} corrections: {100 * result['relative_reduction_eval']:.1f}%")
     print(f"general set change: {result['general_change_points']:+.2f} WER points")
     print(f"final version without parts (eval / general): {json.dumps(result['final_ablation'])}")
