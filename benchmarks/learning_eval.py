@@ -173,7 +173,7 @@ def adapt_at(
 
     def validate(candidate: Adaptation) -> float:
         score = wer([c.text for c in held_out], decoder.texts(held_out, candidate))
-        if candidate.hotwords or candidate.initial_prompt or candidate.rewrites or candidate.min_tail_confidence or candidate.alternatives > 1:
+        if candidate.steers_decoding or candidate.rewrites or candidate.min_tail_confidence:
             # Domain validation cannot see harm to ordinary speech; the guard set can.
             if wer(guard_refs, decoder.texts(guard_clips, candidate)) > guard_before + GUARD_TOLERANCE:
                 score += REJECTED

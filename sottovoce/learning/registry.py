@@ -2,10 +2,12 @@
 status (``active``, ``candidate``, ``retired``, ``needs_retrain``).
 
 A version is the bundled faster-whisper model plus what was learned from corrections: decoding
-bias (hotwords / initial prompt) and phrase rewrites (learning/adaptation.py). New hypotheses
-record the id of the version that produced them.
+bias (hotwords / initial prompt), beam-search alternatives picked by a language model of the
+corrections, and phrase rewrites (learning/adaptation.py). New hypotheses record the id of the
+version that produced them.
 
-What a version learned is users' corrected text (prompt sentences, rewrite phrases), so its
+What a version learned is users' corrected text (prompt sentences, the language model's trigram
+counts, rewrite phrases), so its
 parameters are sealed at rest (AES-256-GCM under a key derived from the master key, bound to the
 version id) and read only through :func:`params_of`. A deletion that touches a version's training
 data strips that text at once (:func:`mark_needs_retrain`); ``learn rebuild`` refits it later.
@@ -17,6 +19,7 @@ import base64
 import binascii
 import json
 import threading
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +30,9 @@ from sottovoce.db.models import DatasetItem, ModelVersion
 from sottovoce.db.types import new_id, utcnow
 from sottovoce.errors import Conflict, IntegrityFailure, NotFound
 from sottovoce.services import Services
+
+if TYPE_CHECKING:
+    from sottovoce.learning.adaptation import Adaptation
 
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
 PARAMS_PURPOSE = "model-params"
@@ -175,20 +181,17 @@ def recognize(recognizer, samples, params: dict) -> Transcript:
     adaptation = Adaptation.from_json(params)
     candidates = decode_alternatives(recognizer, samples, adaptation)
     chosen = candidates[adaptation.pick([(t.words, score) for t, score in candidates])][0]
-    return apply_version(chosen, params)
+    return apply_version(chosen, adaptation)
 
 
-def apply_version(transcript: Transcript, params: dict) -> Transcript:
+def apply_version(transcript: Transcript, adaptation: Adaptation) -> Transcript:
     """Post-recognition steps of a version (learning/adaptation.py), on words with their times:
-    drop a near-zero-confidence tail (Whisper's prompt-induced hallucinations), then rewrite
-    phrases. A replacement inherits the replaced words' span and their lowest confidence, so the
+    drop decoding loops and a low-confidence tail (Whisper's prompt-induced hallucinations), then
+    rewrite phrases. A replacement inherits the replaced words' span and their lowest confidence, so the
     reviewer still sees it as doubtful if it was. Same rule semantics as Adaptation.apply_rewrites
     (case-insensitive, whole words, punctuation ignored), kept on words so times survive."""
-    from sottovoce.learning.adaptation import Adaptation
-
-    words = list(Adaptation.from_json(params).trim_tail(transcript.words))  # same rule as learning used
-    rewrites = params.get("rewrites", [])
-    for source, target in rewrites:
+    words = list(adaptation.trim_tail(transcript.words))  # same rule as learning used
+    for source, target in adaptation.rewrites:
         src, dst = source.lower().split(), target.split()
         i = 0
         while src and i + len(src) <= len(words):
