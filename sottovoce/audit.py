@@ -5,10 +5,20 @@ Each event is hashed together with the previous event's hash (domain-separated):
     hash[n] = SHA-256("sottovoce-audit-v1" || 0x00 || hash[n-1] || seq(8 bytes) || canonical_json(event))
 
 so editing, removing, inserting or reordering any event changes every later hash. The database
-refuses UPDATE and DELETE on the table (triggers, migration 0002). Someone able to bypass those
-and rewrite the whole chain is caught by checkpoints: every ``checkpoint_every`` events (or
-``checkpoint_minutes``), the (seq, head hash) pair is signed with an Ed25519 key and appended to a
-file outside the database. ``verify`` recomputes the chain and checks every checkpoint.
+refuses UPDATE and DELETE on the table (triggers, migration 0002).
+
+Appends are serialized by the database, not by a process lock: an append first moves the one-row
+chain head (``audit_head``: UPDATE ... RETURNING), which takes SQLite's write lock or a row lock on
+PostgreSQL until the caller's transaction ends. The event therefore commits or rolls back with the
+change it records, and two processes never read the same head. The head is the last lock an
+audited transaction takes: append the event after the change it records, then commit.
+
+Someone able to bypass the triggers and rewrite the chain is caught by checkpoints: the (seq, head
+hash) pair signed with an Ed25519 key and appended to a file outside the database, written when a
+commit crosses a multiple of ``checkpoint_every``, by the server's timer after
+``checkpoint_minutes`` whatever the traffic (``checkpoint_if_due``), and when a process that
+appended shuts down cleanly (``checkpoint_if_behind``). ``verify`` recomputes the chain and checks
+every checkpoint. docs/security.md says what an attacker with database write access can still hide.
 
 Events never hold personal data or content: actor and subject are random ids, details are small
 counters and enums. Reads of content are recorded *before* the content leaves (``record`` raises
@@ -30,12 +40,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from sottovoce.db.models import AuditEvent
-from sottovoce.errors import AuditUnavailable
+from sottovoce.db.models import AuditEvent, AuditHead
+from sottovoce.errors import AuditUnavailable, DatabaseBusy
 
 DOMAIN = b"sottovoce-audit-v1\x00"
 GENESIS = "0" * 64
@@ -78,67 +88,74 @@ class AuditLog:
         self.signing_key_file = signing_key_file
         self.checkpoint_every = checkpoint_every
         self.checkpoint_seconds = checkpoint_minutes * 60
-        self._lock = threading.Lock()  # appends from one process queue here instead of retrying
         self._signing_key: Ed25519PrivateKey | None = None
-        self._last_checkpoint: tuple[int, float] | None = None
-        # Called with (session, event) after each append, in the same transaction (abuse.py).
+        # Guards this process's copy of the newest committed and checkpointed heads (memory only;
+        # never held while waiting for the database).
+        self._state_lock = threading.Lock()
+        self._committed: tuple[int, str] | None = None  # newest (seq, hash) this process committed
+        self._checkpointed_seq: int | None = None
+        self._checkpointed_at = time.monotonic()
+        # Called with (session, event) after each append, in the same transaction (abuse rules).
         self.listeners: list = []
 
     # -- appending -------------------------------------------------------------------------------
 
     def append(self, db: Session, actor: Actor, action: str, subject: str = "", details: dict | None = None) -> AuditEvent:
-        """Add an event to the caller's transaction; it commits (or rolls back) with the change it records.
-
-        The session holds this process's append lock from its first event until its transaction
-        ends, so two sessions of one process never read the same head. Another process racing for
-        the same seq gets an IntegrityError at commit (seq is the primary key) and nothing is lost.
-        """
-        self._hold_lock(db)
+        """Add an event to the caller's transaction; it commits (or rolls back) with the change it records."""
+        self._watch(db)
         at = _now_iso()
         detail_text = canonical_details(details)
         payload = event_bytes(at, actor.id, actor.role, action, subject, detail_text)
-        head = db.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-        seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-        event = AuditEvent(
-            seq=seq, at=at, actor=actor.id, role=actor.role, action=action, subject=subject,
-            details=detail_text, hash=chain_hash(prev, seq, payload),
-        )
+        # Moving the head takes the database's write serialization (see the module docstring).
+        seq, prev = db.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq, AuditHead.hash)
+        ).one()
+        digest = chain_hash(prev, seq, payload)
+        db.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+        event = AuditEvent(seq=seq, at=at, actor=actor.id, role=actor.role, action=action, subject=subject, details=detail_text, hash=digest)
         db.add(event)
         db.flush()
+        first = db.info.get("audit_first_seq")
+        db.info["audit_first_seq"] = seq if first is None else first
+        db.info["audit_last"] = (seq, digest)
         for listener in self.listeners:
             listener(db, event)
         return event
 
     def record(self, db: Session, actor: Actor, action: str, subject: str = "", details: dict | None = None) -> AuditEvent:
-        """Append and commit now, retrying if another writer took the same seq; fail closed.
+        """Append and commit now; fail closed. Used for reads of content: the caller sends the
+        content only after this returns."""
+        try:
+            event = self.append(db, actor, action, subject, details)
+            db.commit()
+            return event
+        except (SQLAlchemyError, DatabaseBusy, IntegrityError):
+            db.rollback()
+            raise AuditUnavailable("the audit log is unavailable, so the content was not sent") from None
 
-        Used for reads of content: the caller sends the content only after this returns.
-        """
-        for _attempt in range(5):
-            try:
-                event = self.append(db, actor, action, subject, details)
-                db.commit()
-                self.maybe_checkpoint(db, event.seq)
-                return event
-            except IntegrityError:
-                db.rollback()  # another process appended the same seq first; read the new head
-            except SQLAlchemyError:
-                db.rollback()
-                raise AuditUnavailable("the audit log is unavailable, so the content was not sent") from None
-        raise AuditUnavailable("the audit log is unavailable (busy), so the content was not sent")
-
-    def _hold_lock(self, db: Session) -> None:
-        if db.info.get("audit_lock_held"):
+    def _watch(self, db: Session) -> None:
+        if db.info.get("audit_watched"):
             return
-        self._lock.acquire()
-        db.info["audit_lock_held"] = True
-        if not db.info.get("audit_listener"):
-            sa_event.listen(db, "after_transaction_end", self._release)
-            db.info["audit_listener"] = True
+        db.info["audit_watched"] = True
+        sa_event.listen(db, "after_commit", self._after_commit)
+        sa_event.listen(db, "after_rollback", self._after_rollback)
 
-    def _release(self, session: Session, transaction) -> None:
-        if transaction.parent is None and session.info.pop("audit_lock_held", False):
-            self._lock.release()
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop("audit_first_seq", None)
+        session.info.pop("audit_last", None)
+
+    def _after_commit(self, session: Session) -> None:
+        first = session.info.pop("audit_first_seq", None)
+        last = session.info.pop("audit_last", None)
+        if last is None:
+            return
+        with self._state_lock:
+            if self._committed is None or last[0] > self._committed[0]:
+                self._committed = last
+        # A commit that crosses a multiple of N signs the head it committed (no SQL needed).
+        n = self.checkpoint_every
+        if last[0] // n > (first - 1) // n:
+            self._write_checkpoint(*last)
 
     # -- checkpoints -----------------------------------------------------------------------------
 
@@ -146,12 +163,17 @@ class AuditLog:
         if self._signing_key is None:
             path = self.signing_key_file
             if path.exists():
-                self._signing_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                assert isinstance(key, Ed25519PrivateKey)
+                self._signing_key = key
             else:
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 key = Ed25519PrivateKey.generate()
                 pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:  # another process created it first: use theirs
+                    return self._key()
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(pem)
                 self._signing_key = key
@@ -160,35 +182,58 @@ class AuditLog:
     def public_key_pem(self) -> bytes:
         return self._key().public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
-    def checkpoint(self, db: Session) -> dict | None:
-        head = db.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-        if head is None:
-            return None
-        body = {"seq": head.seq, "head": head.hash, "at": _now_iso()}
+    def _write_checkpoint(self, seq: int, head: str) -> dict:
+        body = {"seq": seq, "head": head, "at": _now_iso()}
         message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        entry = {**body, "sig": self._key().sign(message).hex()}
+        line = json.dumps({**body, "sig": self._key().sign(message).hex()}, sort_keys=True) + "\n"
         self.checkpoint_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with self.checkpoint_file.open("a") as fh:
-            fh.write(json.dumps(entry, sort_keys=True) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        self._last_checkpoint = (head.seq, time.monotonic())
-        return entry
+        # One O_APPEND write per line: lines from several processes never interleave.
+        fd = os.open(self.checkpoint_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with self._state_lock:
+            self._checkpointed_seq = max(seq, self._checkpointed_seq or 0)
+            self._checkpointed_at = time.monotonic()
+        return json.loads(line)
 
-    def maybe_checkpoint(self, db: Session, head_seq: int | None = None) -> None:
-        last_seq, last_time = self._last_checkpoint or (self._last_checkpointed_seq(), time.monotonic())
-        self._last_checkpoint = (last_seq, last_time)
-        if head_seq is None:
-            head_seq = db.scalar(select(func.max(AuditEvent.seq))) or 0
-        due = head_seq - last_seq >= self.checkpoint_every or (
-            head_seq > last_seq and time.monotonic() - last_time >= self.checkpoint_seconds
-        )
-        if due:
-            self.checkpoint(db)
+    def checkpoint(self, db: Session) -> dict | None:
+        """Sign the committed head now (``sottovoce audit checkpoint``, timers, shutdown)."""
+        head = db.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
+        db.rollback()  # end the read; nothing is held while the file is written
+        return self._write_checkpoint(head.seq, head.hash) if head is not None else None
 
-    def _last_checkpointed_seq(self) -> int:
-        checkpoints = read_checkpoints(self.checkpoint_file)
-        return checkpoints[-1]["seq"] if checkpoints else 0
+    def _checkpointed(self) -> int:
+        with self._state_lock:
+            if self._checkpointed_seq is None:
+                existing = read_checkpoints(self.checkpoint_file)
+                self._checkpointed_seq = max((c["seq"] for c in existing), default=0)
+            return self._checkpointed_seq
+
+    def checkpoint_if_due(self, sessions: sessionmaker[Session]) -> dict | None:
+        """The timer: sign the head if it moved and ``checkpoint_minutes`` passed since the last one
+        (events from any process count: the head is read from the database)."""
+        if time.monotonic() - self._checkpointed_at < self.checkpoint_seconds:
+            return None
+        return self.checkpoint_if_behind(sessions)
+
+    def checkpoint_if_behind(self, sessions: sessionmaker[Session]) -> dict | None:
+        """Sign the head if it is newer than the newest checkpoint (clean shutdown, timers)."""
+        with sessions() as db:
+            head = db.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+        if head is None or head.seq == 0 or head.seq <= self._checkpointed():
+            with self._state_lock:
+                self._checkpointed_at = time.monotonic()
+            return None
+        return self._write_checkpoint(head.seq, head.hash)
+
+    @property
+    def appended_since_checkpoint(self) -> bool:
+        with self._state_lock:
+            committed = self._committed[0] if self._committed else 0
+        return committed > self._checkpointed()
 
 
 def read_checkpoints(path: Path) -> list[dict]:
@@ -204,23 +249,39 @@ class Verification:
     first_bad_seq: int | None
     reason: str | None
     checkpoints: int
+    newest_checkpoint_seq: int | None = None
+    newest_checkpoint_age_s: float | None = None  # how much recent history rests on the chain alone
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "events": self.events, "first_bad_seq": self.first_bad_seq, "reason": self.reason, "checkpoints": self.checkpoints}
+        return {
+            "ok": self.ok, "events": self.events, "first_bad_seq": self.first_bad_seq, "reason": self.reason,
+            "checkpoints": self.checkpoints, "newest_checkpoint_seq": self.newest_checkpoint_seq,
+            "newest_checkpoint_age_s": self.newest_checkpoint_age_s,
+        }
 
 
 def verify(db: Session, checkpoint_file: Path, public_key_pem: bytes | None, batch: int = 50_000) -> Verification:
-    """Recompute the chain from the first event and check every signed checkpoint against it."""
+    """Recompute the chain from the first event and check every signed checkpoint against it, and
+    that the chain is as long as its recorded head says."""
     checkpoints = read_checkpoints(checkpoint_file)
+    head_seq = db.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0
     rows = db.execute(
         select(AuditEvent.seq, AuditEvent.at, AuditEvent.actor, AuditEvent.role, AuditEvent.action, AuditEvent.subject, AuditEvent.details, AuditEvent.hash)
         .order_by(AuditEvent.seq)
         .execution_options(yield_per=batch)
     )
     try:
-        return _walk_chain(rows, checkpoints, public_key_pem)
+        result = _walk_chain(rows, checkpoints, public_key_pem)
     finally:
         rows.close()  # an early return must not leave a server-side cursor open
+    if result.ok and head_seq > result.events:
+        result = Verification(False, result.events, result.events + 1, "events after the recorded head were removed (truncation)", len(checkpoints))
+    if checkpoints:
+        newest = max(checkpoints, key=lambda c: c["seq"])
+        result.newest_checkpoint_seq = newest["seq"]
+        taken = datetime.strptime(newest["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        result.newest_checkpoint_age_s = round((datetime.now(timezone.utc) - taken).total_seconds(), 1)
+    return result
 
 
 def _walk_chain(rows, checkpoints: list[dict], public_key_pem: bytes | None) -> Verification:

@@ -65,6 +65,14 @@ class IntegrityFailure(SottovoceError):
     code = "integrity_failure"
 
 
+class DatabaseBusy(SottovoceError):
+    """No database connection or write slot came free in time: try again shortly (503 + Retry-After)."""
+
+    status = 503
+    code = "busy"
+    retry_after_s = 2
+
+
 class AuditUnavailable(SottovoceError):
     """The audit log could not record an event, so the content it guards is not sent (fail closed)."""
 

@@ -45,7 +45,7 @@ from sottovoce.db.types import utcnow
 from sottovoce.deletion import receipt_dict, receipts_of
 from sottovoce.errors import NotFound
 from sottovoce.holder.view import account_summary, human_listens
-from sottovoce.recordings.store import AUDIO, HYPOTHESIS
+from sottovoce.recordings.store import AUDIO, HYPOTHESIS, hypothesis_labels
 from sottovoce.services import Services
 
 FORMAT = "sottovoce-export-v1"
@@ -186,7 +186,7 @@ def _recording_batches(services: Services, account_id: str) -> Iterator[list[dic
             for h in db.scalars(select(Hypothesis).where(Hypothesis.recording_id.in_(ids)).order_by(Hypothesis.created_at, Hypothesis.id)):
                 content = json.loads(unseal(h.sealed_content, HYPOTHESIS, h.recording_id))
                 hypotheses[h.recording_id].append(
-                    {"source": h.source, "engine": h.engine, "model": h.model, "model_version": h.model_version,
+                    {"source": h.source, **hypothesis_labels(h, content),
                      "created_at": h.created_at.isoformat(), "text": content["text"], "words": content["words"]}
                 )
             corrections: dict[str, list[dict]] = {i: [] for i in ids}

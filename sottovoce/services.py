@@ -7,7 +7,6 @@ nothing else reads settings from the environment.
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,16 +30,13 @@ class Services:
     blobs: LocalBlobStore
     audit: AuditLog
     _recognizer: object | None = field(default=None, repr=False)
-    # SQLite allows one writer at a time. Threads queued on this lock wake as soon as it is free;
-    # threads left to SQLite's busy handler sleep 1, 2, 5, 10 ... 100 ms between retries.
-    write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, settings: Settings, migrate: bool = True) -> "Services":
         # Files we create (database, WAL, blobs, checkpoints) are for the service user alone.
         os.umask(0o077)
         settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s)
         if migrate:
             upgrade(engine)
         return cls(
@@ -73,4 +69,7 @@ class Services:
         )
 
     def close(self) -> None:
+        # A process that appended signs the head it leaves behind (clean shutdown of a server or a CLI command).
+        if self.audit.appended_since_checkpoint:
+            self.audit.checkpoint_if_behind(self.sessions)
         self.engine.dispose()

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     asr_beam_size: int = Field(1, ge=1, le=10, description="Beam size; 1 (greedy) is fastest on CPU.")
     max_upload_bytes: int = Field(20_000_000, gt=0, description="Largest accepted audio upload, in bytes.")
     max_duration_s: float = Field(60.0, gt=0, description="Longest accepted recording, in seconds.")
+    max_capture_age_days: int = Field(
+        30, ge=1, description="Oldest capture time accepted, in days before arrival (a device clock far in the past is refused)."
+    )
+    upload_concurrency_per_device: int = Field(
+        2, ge=1, description="Uploads one device may have in progress at once (per web process); more get 429."
+    )
+    upload_body_timeout_s: float = Field(
+        30.0, gt=0, description="Time allowed to receive an upload's body; a slower (trickled) body gets 408."
+    )
     min_duration_s: float = Field(0.1, ge=0, description="Shortest accepted recording, in seconds.")
     orphan_grace_s: float = Field(
         60.0, ge=0, description="Age after which a blob no row references is removed at start-up (crash recovery)."
@@ -53,7 +62,18 @@ class Settings(BaseSettings):
     )
     session_idle_minutes: float = Field(15.0, gt=0, description="A staff session ends after this long without a request.")
     session_absolute_hours: float = Field(8.0, gt=0, description="A staff session ends this long after sign-in, whatever happens.")
-    login_max_failures_per_account: int = Field(5, ge=1, description="Failed sign-ins for one name within the window before 429.")
+    db_pool_size: int = Field(
+        16, ge=1, description="Database connections each process keeps (and as many again in overflow); a request holds one only while it runs queries."
+    )
+    db_pool_timeout_s: float = Field(
+        5.0, gt=0, description="How long a request waits for a free connection before it is answered 503 with Retry-After."
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins for one name from one address within the window before 429."
+    )
+    login_max_failures_per_name: int = Field(
+        50, ge=1, description="Failed sign-ins for one name from all addresses together before 429 (a slower backstop)."
+    )
     login_max_failures_per_address: int = Field(20, ge=1, description="Failed sign-ins from one address within the window before 429.")
     login_window_minutes: float = Field(15.0, gt=0, description="The brute-force counting window.")
     review_lease_minutes: float = Field(10.0, gt=0, description="How long a reviewer holds a task without activity.")

@@ -91,6 +91,10 @@ class Worker:
             thread.start()
             self._threads.append(thread)
 
+    def alive(self) -> int:
+        """How many worker threads are running (for /healthz)."""
+        return sum(thread.is_alive() for thread in self._threads)
+
     def notify(self) -> None:
         """Wake the workers now instead of at the next poll (called after an ingest)."""
         self._wake.set()

@@ -33,8 +33,8 @@ def tamper(services, *statements):
         if services.engine.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
         else:
-            conn.execute(text("DROP TRIGGER audit_events_no_update"))
-            conn.execute(text("DROP TRIGGER audit_events_no_delete"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_update"))
+            conn.execute(text("DROP TRIGGER IF EXISTS audit_events_no_delete"))
         for statement in statements:
             conn.exec_driver_sql(statement)
 
@@ -119,6 +119,66 @@ def test_database_refuses_update_and_delete(services, statement):
     assert check(services).ok
 
 
+def test_a_commit_of_appended_events_that_crosses_n_is_checkpointed(services):
+    """Regression: only ``record`` checked for a checkpoint, so ordinary appends never made one."""
+    services.audit.checkpoint_every = 10
+    fill(services, 25)  # appends in one transaction, then one commit
+    lines = services.audit.checkpoint_file.read_text().splitlines()
+    assert [json.loads(line)["seq"] for line in lines] == [25]
+    assert check(services).newest_checkpoint_seq == 25
+
+
+def test_the_timer_checkpoints_whatever_the_traffic(services):
+    fill(services, 3)
+    services.audit.checkpoint_seconds = 0
+    first = services.audit.checkpoint_if_due(services.sessions)
+    assert first["seq"] == 3
+    assert services.audit.checkpoint_if_due(services.sessions) is None  # nothing new: nothing signed
+    fill(services, 2)
+    assert services.audit.checkpoint_if_due(services.sessions)["seq"] == 5
+
+
+def test_a_cli_command_that_appended_checkpoints_at_exit(services, make_account, make_recording, settings, env_for):
+    _, device = make_account()
+    recording = make_recording(device)
+    env = env_for(settings)
+    shown = subprocess.run([sys.executable, "-m", "sottovoce", "recordings", "show", recording.id], env=env, capture_output=True, text=True)
+    assert shown.returncode == 0  # an audited read: the CLI appended, so it signs the head as it exits
+    with services.sessions() as db:
+        head = db.scalar(text("SELECT MAX(seq) FROM audit_events"))
+    assert json.loads(services.audit.checkpoint_file.read_text().splitlines()[-1])["seq"] == head
+
+
+@ASVS_LOG_INTEGRITY
+def test_deleting_the_newest_events_after_a_restart_is_detected(services, settings):
+    """Regression: ~990 events and 5 restarts left no checkpoint, so deleting the last 30 events
+    (with the triggers dropped, as a database administrator could) verified as ok."""
+    from sottovoce.services import Services
+
+    for _ in range(5):  # five processes come and go, each appending a little
+        instance = Services.open(settings)
+        fill(instance, 20)
+        instance.close()
+    tamper(services, "DELETE FROM audit_events WHERE seq > 70", "UPDATE audit_head SET seq = 70")
+    result = check(services)
+    assert not result.ok and "truncation" in result.reason
+
+
+@ASVS_LOG_INTEGRITY
+def test_what_an_attacker_with_database_access_can_still_hide(services):
+    """docs/security.md: events after the newest checkpoint can be removed unseen if the attacker
+    also moves the head row back; the window is reported as the newest checkpoint's age."""
+    fill(services, 20)
+    services.audit.checkpoint_if_behind(services.sessions)
+    fill(services, 5)
+    tamper(services, "DELETE FROM audit_events WHERE seq > 20")
+    assert "truncation" in check(services).reason  # the head row still says 25
+    tamper(services, "UPDATE audit_head SET seq = 20")
+    hidden = check(services)
+    assert hidden.ok and hidden.events == 20  # the documented limit: the 5 unsigned events are gone unseen
+    assert hidden.newest_checkpoint_seq == 20 and hidden.newest_checkpoint_age_s is not None
+
+
 def test_checkpoint_is_written_every_n_events(services):
     services.audit.checkpoint_every = 10
     with services.sessions() as db:
@@ -170,7 +230,9 @@ def test_cli_verify_reports_tampering(services, settings, env_for):
     fill(services, 5)
     env = env_for(settings)
     ok = subprocess.run([sys.executable, "-m", "sottovoce", "audit", "verify", "--json"], env=env, capture_output=True, text=True)
-    assert ok.returncode == 0 and json.loads(ok.stdout) == {"ok": True, "events": 5, "first_bad_seq": None, "reason": None, "checkpoints": 0}
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout) == {"ok": True, "events": 5, "first_bad_seq": None, "reason": None, "checkpoints": 0,
+                                     "newest_checkpoint_seq": None, "newest_checkpoint_age_s": None}
     tamper(services, "UPDATE audit_events SET action = 'nothing' WHERE seq = 2")
     bad = subprocess.run([sys.executable, "-m", "sottovoce", "audit", "verify", "--json"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1 and json.loads(bad.stdout)["first_bad_seq"] == 2

@@ -187,6 +187,17 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditHead(Base):
+    """The chain's newest (seq, hash), one row. Moving it is how an append takes the database's
+    write serialization (audit.py); verify also checks that no event after it is missing."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class ConsentChange(Base):
     """History of consent switches: who changed what, when, and through which channel."""
 

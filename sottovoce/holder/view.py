@@ -168,7 +168,10 @@ def parse_instant(value: str, field: str, end_of_day: bool = False) -> datetime:
         raise InvalidInput(f"'{field}' must be an ISO-8601 date (2026-11-27) or date-time with a time zone (2026-11-27T10:00:00Z)") from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"'{field}' needs a time zone, e.g. 2026-11-27T10:00:00Z")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        raise InvalidInput(f"'{field}' is out of range") from None
 
 
 def ids_in_range(db: Session, account_id: str, start: datetime | None, end: datetime | None) -> list[str]:

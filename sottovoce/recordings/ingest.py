@@ -8,6 +8,8 @@ process dies between the two, recovery.py removes the unreferenced blob on the n
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 
 from sottovoce import audio
@@ -36,7 +38,7 @@ def _prepare(services: Services, db: Session, device: Device, data: bytes, metad
     if metadata.hypothesis is not None:
         check_hypothesis_fits(metadata.hypothesis, duration_s)
     now = utcnow()
-    captured_at = metadata.capture_time(now)
+    captured_at = metadata.capture_time(now, timedelta(days=limits.max_capture_age_days))
 
     recording_id = new_id()
     sealed = services.keys.seal(db, device.account_id, audio.to_pcm16(samples), AUDIO, recording_id)
@@ -76,12 +78,11 @@ def ingest(services: Services, db: Session, device: Device, data: bytes, metadat
 
 
 def ingest_and_commit(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
-    """ingest + commit_ingest on one thread, so the SQLite write lock that the flush takes is
-    released by the commit before this thread does anything else (never held across an await)."""
-    recording = _prepare(services, db, device, data, metadata)  # CPU and file work: no lock
-    with services.write_lock:  # the SQLite write transaction only: INSERTs .. COMMIT
-        _record(services, db, recording, metadata)
-        commit_ingest(services, db, recording)
+    """ingest + commit_ingest on one thread: decoding and sealing first, then a short write
+    transaction (INSERTs .. COMMIT) that is never held across an await or slow work."""
+    recording = _prepare(services, db, device, data, metadata)
+    _record(services, db, recording, metadata)
+    commit_ingest(services, db, recording)
     return recording
 
 

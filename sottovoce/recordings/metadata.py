@@ -52,12 +52,20 @@ class IngestMetadata(BaseModel):
     captured_at: AwareDatetime | None = None
     hypothesis: ExternalHypothesis | None = None
 
-    def capture_time(self, now: datetime) -> datetime:
+    def capture_time(self, now: datetime, max_age: timedelta = timedelta(days=30)) -> datetime:
+        """The capture time, checked against the arrival time: a device whose clock is far off
+        would otherwise have every upload deleted by the next retention sweep (or kept forever)."""
         if self.captured_at is None:
             return now
-        if self.captured_at > now + MAX_CLOCK_SKEW:
+        try:
+            captured = self.captured_at.astimezone(timezone.utc)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 falls before year 1 in UTC
+            raise InvalidInput("captured_at is out of range") from None
+        if captured > now + MAX_CLOCK_SKEW:
             raise InvalidInput("captured_at is in the future")
-        return self.captured_at.astimezone(timezone.utc)
+        if captured < now - max_age:
+            raise InvalidInput(f"captured_at is more than {max_age.days} days before the upload arrived; check the device clock")
+        return captured
 
 
 def parse_metadata(raw: bytes | str | None) -> IngestMetadata:

@@ -38,14 +38,22 @@ def load_audio(services: Services, db: Session, recording: Recording) -> np.ndar
     return from_pcm16(services.keys.open(db, recording.account_id, sealed, AUDIO, recording.id))
 
 
+EXTERNAL_LABEL = "external"
+
+
 def add_hypothesis(services: Services, db: Session, recording: Recording, transcript: Transcript, source: str, version_id: str | None = None) -> Hypothesis:
+    content = transcript.content_json()
+    labels = {"engine": transcript.engine, "model": transcript.model, "model_version": transcript.model_version}
+    if source == "external":
+        # A device names its own engine and model: free text we cannot vouch for (a phone number
+        # could be put there), so it is sealed with the transcript and the columns say only "external".
+        content = json.dumps({**json.loads(content), "labels": labels}, separators=(",", ":")).encode()
+        labels = {"engine": EXTERNAL_LABEL, "model": EXTERNAL_LABEL, "model_version": EXTERNAL_LABEL}
     hypothesis = Hypothesis(
         recording_id=recording.id,
         source=source,
-        engine=transcript.engine,
-        model=transcript.model,
-        model_version=transcript.model_version,
-        sealed_content=services.keys.seal(db, recording.account_id, transcript.content_json(), HYPOTHESIS, recording.id),
+        **labels,
+        sealed_content=services.keys.seal(db, recording.account_id, content, HYPOTHESIS, recording.id),
         word_count=len(transcript.words),
         min_confidence=transcript.min_confidence,
         mean_confidence=transcript.mean_confidence,
@@ -65,14 +73,17 @@ def open_hypothesis(services: Services, db: Session, recording: Recording, hypot
     content = json.loads(services.keys.open(db, recording.account_id, hypothesis.sealed_content, HYPOTHESIS, recording.id))
     return {
         "source": hypothesis.source,
-        "engine": hypothesis.engine,
-        "model": hypothesis.model,
-        "model_version": hypothesis.model_version,
+        **hypothesis_labels(hypothesis, content),
         "version_id": hypothesis.version_id,
         "created_at": hypothesis.created_at.isoformat(),
         "text": content["text"],
         "words": content["words"],
     }
+
+
+def hypothesis_labels(hypothesis: Hypothesis, content: dict) -> dict:
+    """Engine, model and model version: sealed in the content for external hypotheses."""
+    return content.get("labels") or {"engine": hypothesis.engine, "model": hypothesis.model, "model_version": hypothesis.model_version}
 
 
 def describe(services: Services, db: Session, recording: Recording) -> dict:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.audit import Actor
 from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
+from sottovoce.db.engine import serialize_on
 from sottovoce.db.types import utcnow
 from sottovoce.errors import TooManyRequests, Unauthenticated
 from sottovoce.services import Services
@@ -50,18 +51,36 @@ class SignedIn:
     user: StaffUser
 
 
-def _failures(db: Session, column, value: str, since: datetime) -> int:
-    query = select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
+def _failures(db: Session, since: datetime, *conditions) -> int:
+    query = select(func.count()).select_from(LoginAttempt).where(*conditions, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     return db.scalar(query) or 0
 
 
-def _throttled(services: Services, db: Session, name_digest: str, client_addr: str, now: datetime) -> bool:
+def _reserve_attempt(services: Services, db: Session, name_digest: str, client_addr: str, now: datetime) -> LoginAttempt | None:
+    """Record the attempt as a failure and count, in one transaction, before any password is hashed.
+
+    In-flight attempts therefore count against the limit, so 50 concurrent guesses get at most the
+    limit's worth of password checks. Limits: per (name, address), per address, and a higher
+    backstop per name from anywhere (so nobody can lock a staff member out from one address).
+    Returns None (and keeps nothing) when the attempt is throttled.
+    """
     s = services.settings
     since = now - timedelta(minutes=s.login_window_minutes)
-    return (
-        _failures(db, LoginAttempt.name, name_digest, since) >= s.login_max_failures_per_account
-        or _failures(db, LoginAttempt.client_addr, client_addr, since) >= s.login_max_failures_per_address
+    serialize_on(db, "login:" + name_digest)
+    attempt = LoginAttempt(name=name_digest, client_addr=client_addr, at=now, success=False)
+    db.add(attempt)
+    db.flush()  # the write comes first: on SQLite it takes the write lock, so the counts below are exact
+    earlier = (LoginAttempt.id != attempt.id,)
+    throttled = (
+        _failures(db, since, LoginAttempt.name == name_digest, LoginAttempt.client_addr == client_addr, *earlier) >= s.login_max_failures_per_account
+        or _failures(db, since, LoginAttempt.client_addr == client_addr, *earlier) >= s.login_max_failures_per_address
+        or _failures(db, since, LoginAttempt.name == name_digest, *earlier) >= s.login_max_failures_per_name
     )
+    if throttled:
+        db.rollback()
+        return None
+    db.commit()
+    return attempt
 
 
 def sign_in(services: Services, db: Session, name: str, password: str, code: str, client_addr: str) -> SignedIn:
@@ -69,7 +88,8 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
     now = utcnow()
     # The attempted name is stored hashed: people sometimes type a password into the name field.
     name_digest = digest(name.strip().lower())
-    if _throttled(services, db, name_digest, client_addr, now):
+    attempt = _reserve_attempt(services, db, name_digest, client_addr, now)
+    if attempt is None:
         services.audit.record(db, ANONYMOUS, "staff.login_throttled", "", {"window_min": services.settings.login_window_minutes})
         raise TooManyRequests("too many failed sign-ins; wait a few minutes and try again")
 
@@ -89,11 +109,12 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
         else:
             user.last_totp_step = step
 
-    db.add(LoginAttempt(name=name_digest, client_addr=client_addr, at=now, success=reason is None))
     if reason is not None:
         services.audit.record(db, ANONYMOUS, "staff.login_failed", user.id if user else "", {"reason": reason})
         raise Unauthenticated(GENERIC_FAILURE)
 
+    attempt.success = True
+    db.add(attempt)
     token = secrets.token_urlsafe(32)
     session = StaffSession(
         token_hash=digest(token), staff_id=user.id, csrf_token=secrets.token_urlsafe(32),
@@ -132,5 +153,7 @@ def sign_out(services: Services, db: Session, token: str) -> None:
         db.commit()
 
 
-def forget_old_attempts(db: Session, older_than: timedelta = timedelta(days=1)) -> None:
-    db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than))
+def forget_old_attempts(db: Session, older_than: timedelta = timedelta(days=1)) -> int:
+    """Sign-in attempts (hashed names, client addresses) are kept for the throttling window only;
+    the server's housekeeping timer calls this. The caller commits."""
+    return db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than)).rowcount

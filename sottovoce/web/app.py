@@ -10,9 +10,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import func, select, text
 
+from sottovoce import housekeeping
+from sottovoce.db.engine import pool_status
+from sottovoce.db.models import Job
 from sottovoce.periodic import Periodic
 from sottovoce.recovery import recover
 from sottovoce.retention import sweep as retention_sweep
@@ -51,6 +55,7 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         if run_worker:
             interval = services.settings.sampler_interval_minutes * 60
             sampler = Periodic("sampler", interval, lambda: sample_and_queue_renders(services)).start()
+        chores = Periodic("housekeeping", housekeeping.EVERY_S, lambda: housekeeping.run(services)).start()
         sweeper = None
         if run_worker and services.settings.retention_sweep_minutes > 0:
             sweeper = Periodic("retention", services.settings.retention_sweep_minutes * 60, lambda: retention_sweep(services)).start()
@@ -63,6 +68,9 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
                 sampler.stop()
             if worker is not None:
                 worker.stop()
+            chores.stop()
+            if services.audit.appended_since_checkpoint:  # a clean shutdown signs the head it leaves
+                services.audit.checkpoint_if_behind(services.sessions)
 
     app = FastAPI(title="sottovoce", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
@@ -78,7 +86,21 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         return templates.TemplateResponse(request, "index.html", {})
 
     @app.get("/healthz", dependencies=[Depends(public())])
-    def healthz() -> dict:
-        return {"ok": True}
+    def healthz() -> JSONResponse:
+        """For monitoring: the database answers, the pool has room, the worker's threads live."""
+        database: dict = {"ok": True}
+        queue: dict = {}
+        try:
+            with services.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                oldest = conn.execute(select(func.count(), func.min(Job.created_at)).where(Job.status == "queued")).one()
+                queue = {"queued": oldest[0]}
+        except Exception as exc:  # pool exhausted or database down: say so, with no details of the data
+            database = {"ok": False, "error": type(exc).__name__}
+        worker = app.state.worker
+        worker_state = {"running": worker is not None, "threads_alive": worker.alive() if worker is not None else 0, **queue}
+        worker_ok = worker is None or worker.alive() > 0
+        body = {"ok": database["ok"] and worker_ok, "database": database, "pool": pool_status(services.engine), "worker": worker_state}
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     return app

@@ -22,8 +22,11 @@ def get_db(services: Services = Depends(get_services)) -> Iterator[Session]:
         yield db
 
 
-def current_device(request: Request, db: Session = Depends(get_db)) -> Device:
+def current_device(request: Request, services: Services = Depends(get_services)) -> Device:
+    """The device behind the bearer token, looked up in a session of its own that is closed before
+    the route runs: an upload's body is read with no database connection held."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a device bearer token is required")
-    return authenticate_device(db, token.strip())
+    with services.sessions() as db:
+        return authenticate_device(db, token.strip())

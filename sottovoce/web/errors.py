@@ -14,9 +14,11 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sottovoce.errors import SottovoceError, Unauthenticated
+from sottovoce.errors import DatabaseBusy, SottovoceError, Unauthenticated
 from sottovoce.web.templating import templates
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,21 @@ def install(app: FastAPI) -> None:
         if exc.status >= 500:
             log.error("%s on %s %s", exc.code, request.method, request.url.path)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 and request.url.path.startswith("/api/") else None
+        if isinstance(exc, DatabaseBusy):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return error_response(request, exc.status, exc.code, exc.message, headers)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        # Every pooled connection is busy: a sick moment, not a bug. Clients retry; monitoring sees /healthz.
+        log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+        return await domain_error(request, DatabaseBusy("the server is busy; try again in a moment"))
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        # "database is locked" (SQLite busy timeout) or a lost PostgreSQL connection: retryable.
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig).__name__)
+        return await domain_error(request, DatabaseBusy("the database is unavailable; try again in a moment"))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

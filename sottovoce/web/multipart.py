@@ -13,6 +13,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from sottovoce.errors import InvalidInput, TooLarge
+from sottovoce.web.upload_limits import within_deadline
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Part:
     data: bytearray = field(default_factory=bytearray)
 
 
-async def read_multipart(request: Request, max_bytes: int, max_parts: int = 4) -> dict[str, Part]:
+async def read_multipart(request: Request, max_bytes: int, max_parts: int = 4, deadline_s: float | None = None) -> dict[str, Part]:
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in params:
         raise InvalidInput("expected a multipart/form-data body with an 'audio' file and optional 'metadata'")
@@ -75,7 +76,8 @@ async def read_multipart(request: Request, max_bytes: int, max_parts: int = 4) -
         },
     )
     received = 0
-    async for chunk in request.stream():
+    stream = request.stream() if deadline_s is None else within_deadline(request.stream(), deadline_s)
+    async for chunk in stream:
         received += len(chunk)
         if received > max_bytes:
             raise TooLarge(f"the upload is over the limit of {max_bytes} bytes")

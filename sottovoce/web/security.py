@@ -1,7 +1,13 @@
 """Security headers on every response (ASVS V3.4): CSP without inline script, no framing, no
-sniffing, no referrer, and no caching of anything dynamic (only /static may be cached)."""
+sniffing, no referrer, and no caching of anything dynamic (only /static may be cached).
+
+Redirects stay on this site: a ``Location`` is sent as a path only, so a forged ``Host`` header
+(reflected by Starlette's trailing-slash redirect, for one) cannot send a browser elsewhere.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +28,17 @@ HEADERS = [
 ]
 
 
+OURS = {name for name, _ in HEADERS}  # set here once, whatever a route sent
+
+
+def _path_only(location: bytes) -> bytes:
+    parts = urlsplit(location.decode("latin-1"))
+    if not parts.scheme and not parts.netloc:
+        return location
+    path = "/" + parts.path.lstrip("/\\")  # never "//host": a browser reads that as another site
+    return urlunsplit(("", "", path, parts.query, parts.fragment)).encode("latin-1")
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -34,7 +51,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control" or is_static]
+                headers = [
+                    (k, _path_only(v) if k.lower() == b"location" else v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() not in OURS and (k.lower() != b"cache-control" or is_static)
+                ]
                 headers += HEADERS
                 if not is_static:
                     headers.append((b"cache-control", b"no-store"))

@@ -22,27 +22,39 @@ from sottovoce.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import device as device_policy
 from sottovoce.web.multipart import read_multipart
+from sottovoce.web.upload_limits import DeviceSlots
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["device"])
 
 MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries, headers and the metadata part
 
 
+SLOTS = DeviceSlots()
+
+
+def _ingest(services: Services, device: Device, data: bytes, metadata) -> Recording:
+    # Its own session, opened after the body is in memory and closed at once: the connection is
+    # held only for the short write transaction, never while the body arrives or audio decodes.
+    with services.sessions() as db:
+        return ingest_and_commit(services, db, device, data, metadata)
+
+
 @router.post("", status_code=202)
 async def create_recording(
     request: Request,
     device: Device = Depends(device_policy()),
-    db: Session = Depends(get_db),
     services: Services = Depends(get_services),
 ) -> JSONResponse:
-    parts = await read_multipart(request, services.settings.max_upload_bytes + MULTIPART_OVERHEAD)
-    audio_part = parts.get("audio")
-    if audio_part is None or audio_part.filename is None:
-        raise InvalidInput("the 'audio' file part is missing")
-    metadata_part = parts.get("metadata")
-    metadata = parse_metadata(bytes(metadata_part.data) if metadata_part else None)
-    # Decoding and sealing are CPU work: keep them off the event loop.
-    recording = await asyncio.to_thread(ingest_and_commit, services, db, device, bytes(audio_part.data), metadata)
+    limits = services.settings
+    with SLOTS.hold(device.id, limits.upload_concurrency_per_device):
+        parts = await read_multipart(request, limits.max_upload_bytes + MULTIPART_OVERHEAD, deadline_s=limits.upload_body_timeout_s)
+        audio_part = parts.get("audio")
+        if audio_part is None or audio_part.filename is None:
+            raise InvalidInput("the 'audio' file part is missing")
+        metadata_part = parts.get("metadata")
+        metadata = parse_metadata(bytes(metadata_part.data) if metadata_part else None)
+        # Decoding and sealing are CPU work: keep them off the event loop.
+        recording = await asyncio.to_thread(_ingest, services, device, bytes(audio_part.data), metadata)
     worker = getattr(request.app.state, "worker", None)
     if worker is not None and recording.status == "pending":
         worker.notify()

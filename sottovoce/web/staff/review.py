@@ -121,7 +121,7 @@ def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal:
     wav = PREPARED.take(ticket) or mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id)
     services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind})
     # Inline, never cached, no file name: nothing invites saving the clip.
-    headers = {"Cache-Control": "no-store", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"}
+    headers = {"Cache-Control": "no-store", "Content-Disposition": "inline"}  # nosniff comes from web/security.py
     return Response(wav, media_type="audio/wav", headers=headers)
 
 
