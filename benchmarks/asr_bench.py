@@ -2,7 +2,7 @@
 
 Clips: the 31 real recordings of ``speech-to-phrase-en`` (Home Assistant commands, one speaker,
 80.8 s in all); the reference transcript of each is its file name without ``.wav`` (SOURCE.md there).
-Audio goes through ``sottovoce.audio.decode`` and text through ``WhisperRecognizer.transcribe``,
+Audio goes through ``sottovoce.core.audio.decode`` and text through ``WhisperRecognizer.transcribe``,
 exactly as the worker does (greedy, word timestamps, VAD filter).
 
 Measured, each configuration ``--repeats`` times (the median pass is reported):
@@ -62,7 +62,7 @@ def progress(line: str) -> None:
 # ----------------------------------------------------------------------------------------- inputs
 
 def load_clips(limit: int | None) -> list[dict]:
-    from sottovoce import audio
+    from sottovoce.core import audio
 
     paths = sorted(CLIPS_DIR.glob("*.wav"))
     if not paths:
@@ -79,7 +79,7 @@ def load_clips(limit: int | None) -> list[dict]:
 # -------------------------------------------------------------------------------------- recognizer
 
 def model_path() -> str:
-    from sottovoce.settings import Settings
+    from sottovoce.core.settings import Settings
 
     return Settings().resolved_asr_model_path
 
@@ -102,7 +102,7 @@ def transcribe_text(recognizer, samples) -> str:
 def run_pass(fn, clips: list[dict], callers: int) -> dict:
     """Run ``fn(samples) -> text`` over every clip with ``callers`` threads; wall, CPU and texts."""
     jobs: queue.Queue = queue.Queue()
-    for i, clip in enumerate(clips):
+    for i, _clip in enumerate(clips):
         jobs.put(i)
     texts: list[str | None] = [None] * len(clips)
     seconds: list[float] = [0.0] * len(clips)

@@ -19,9 +19,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from sottovoce.audit import GENESIS, Actor, canonical_details, chain_hash, event_bytes, verify  # noqa: E402
-from sottovoce.services import Services  # noqa: E402
-from sottovoce.settings import Settings  # noqa: E402
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import GENESIS, Actor, canonical_details, chain_hash, event_bytes, verify  # noqa: E402
+from sottovoce.core.services import Services  # noqa: E402
+from sottovoce.core.settings import Settings  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -97,17 +98,17 @@ def main() -> None:
     n_verify = 100_000 if args.quick else 1_000_000
     with tempfile.TemporaryDirectory() as home:
         # Whole-day shift and high limits: the rules still run on every event, without firing.
-        services = Services.open(Settings(home=Path(home), database_url=args.database_url, asr_workers=0, abuse_shift_start_hour=0,
+        services = open_services(Settings(home=Path(home), database_url=args.database_url, asr_workers=0, abuse_shift_start_hour=0,
                                           abuse_shift_end_hour=24, abuse_replay_max=10**6, abuse_volume_min=10**6))
         results = {f"with_rules_{k}": v for k, v in bench_append(services, n_append).items()}
         services.close()
     with tempfile.TemporaryDirectory() as home:
-        services = Services.open(Settings(home=Path(home), database_url=args.database_url, asr_workers=0))
+        services = open_services(Settings(home=Path(home), database_url=args.database_url, asr_workers=0))
         services.audit.listeners.clear()  # the audit log alone: issue 3's figure
         results |= bench_append(services, n_append)
         services.close()
     with tempfile.TemporaryDirectory() as home:
-        services = Services.open(Settings(home=Path(home), database_url=args.database_url, asr_workers=0))
+        services = open_services(Settings(home=Path(home), database_url=args.database_url, asr_workers=0))
         bulk_fill(services, n_verify)
         with services.sessions() as db:
             services.audit.checkpoint(db)

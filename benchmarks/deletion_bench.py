@@ -37,17 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from sottovoce import audio  # noqa: E402
-from sottovoce.accounts import add_device, create_account  # noqa: E402
+from sottovoce.accounts.deletion import close_account, delete_recordings, flush_deleted_pages, wait_for_scrub  # noqa: E402
+from sottovoce.accounts.registry import add_device, create_account  # noqa: E402
+from sottovoce.app_services import open_services
 from sottovoce.asr.hypothesis import Transcript, Word  # noqa: E402
-from sottovoce.audit import OPERATOR  # noqa: E402
-from sottovoce.blobs import new_blob_id  # noqa: E402
+from sottovoce.core import audio  # noqa: E402
+from sottovoce.core.audit import OPERATOR  # noqa: E402
+from sottovoce.core.blobs import new_blob_id  # noqa: E402
+from sottovoce.core.services import Services  # noqa: E402
+from sottovoce.core.settings import Settings  # noqa: E402
 from sottovoce.db.models import Annotation, Hypothesis, Recording, ReviewTask  # noqa: E402
 from sottovoce.db.types import new_id, utcnow  # noqa: E402
-from sottovoce.deletion import close_account, delete_recordings, flush_deleted_pages, wait_for_scrub  # noqa: E402
 from sottovoce.recordings.store import AUDIO, HYPOTHESIS  # noqa: E402
-from sottovoce.services import Services  # noqa: E402
-from sottovoce.settings import Settings  # noqa: E402
 
 
 @contextmanager
@@ -163,7 +164,7 @@ def one_run(database_url: str, singles: int, closing: int) -> dict:
     results = {}
     for bench, arg in ((bench_single, singles), (bench_close, closing)):
         with tempfile.TemporaryDirectory() as home, scratch_database(database_url) as url:
-            services = Services.open(Settings(home=Path(home), database_url=url, asr_workers=0))
+            services = open_services(Settings(home=Path(home), database_url=url, asr_workers=0))
             try:
                 results |= bench(services, arg)
             finally:

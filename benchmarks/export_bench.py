@@ -44,11 +44,11 @@ def measure(home: str, database_url: str, account_id: str) -> dict:
     import gc
     import tracemalloc
 
-    from sottovoce.export import export_chunks
-    from sottovoce.services import Services
-    from sottovoce.settings import Settings
+    from sottovoce.accounts.data_export import export_chunks
+    from sottovoce.app_services import open_services
+    from sottovoce.core.settings import Settings
 
-    services = Services.open(Settings(home=Path(home), database_url=database_url, asr_workers=0))
+    services = open_services(Settings(home=Path(home), database_url=database_url, asr_workers=0))
     gc.collect()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS (Linux)
     before = rss_kb()
@@ -74,11 +74,11 @@ def measure(home: str, database_url: str, account_id: str) -> dict:
 def one_run(database_url: str, n: int, seconds: float) -> dict:
     from deletion_bench import make_account, scratch_database
 
-    from sottovoce.services import Services
-    from sottovoce.settings import Settings
+    from sottovoce.app_services import open_services
+    from sottovoce.core.settings import Settings
 
     with tempfile.TemporaryDirectory() as home, scratch_database(database_url) as url:
-        services = Services.open(Settings(home=Path(home), database_url=url, asr_workers=0))
+        services = open_services(Settings(home=Path(home), database_url=url, asr_workers=0))
         make_account(services, 200, seconds)  # someone else's data, which must not slow this export
         account_id, _ = make_account(services, n, seconds)
         services.close()

@@ -42,7 +42,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +102,7 @@ def hypothesis_metadata(seed: int) -> bytes:
         words.append({"word": rng.choice(VOCAB), "start": round(start, 3), "end": round(end, 3),
                       "confidence": round(rng.uniform(0.55, 0.99), 3)})
         t = end + rng.uniform(0.05, 0.12)
-    captured = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    captured = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     meta = {"captured_at": captured,
             "hypothesis": {"engine": "bench-asr", "model": "bench", "model_version": "1", "words": words}}
     return json.dumps(meta).encode()
@@ -406,7 +406,7 @@ def bench_http(tmp: Path, bodies: list[bytes], boundary: str, args, profile: boo
                 break
         result = {"runs": runs, "median": median_of(runs), "server_log_errors": server.error_lines()}
         rss = Path(f"/proc/{server.proc.pid}/status").read_text()
-        result["server_rss_mb"] = round(int(next(l for l in rss.splitlines() if l.startswith("VmRSS")).split()[1]) / 1024, 1)
+        result["server_rss_mb"] = round(int(next(line for line in rss.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024, 1)
     except BaseException:
         tail = server.log_tail()
         if tail:
@@ -426,11 +426,11 @@ def bench_http(tmp: Path, bodies: list[bytes], boundary: str, args, profile: boo
 
 
 def open_inproc(tmp: Path):
-    from sottovoce.accounts import add_device, create_account
-    from sottovoce.services import Services
-    from sottovoce.settings import Settings
+    from sottovoce.accounts.registry import add_device, create_account
+    from sottovoce.app_services import open_services
+    from sottovoce.core.settings import Settings
 
-    services = Services.open(Settings(home=tmp / "inproc" / "home", asr_workers=0))
+    services = open_services(Settings(home=tmp / "inproc" / "home", asr_workers=0))
     with services.sessions() as db:
         account = create_account(db, services.keys, "bench")
         _device, token = add_device(db, account.id, "bench-1")
@@ -439,7 +439,7 @@ def open_inproc(tmp: Path):
 
 
 def bench_inproc(services, token: str, audios: list[bytes], metas: list[bytes], args, clients: int) -> dict:
-    from sottovoce.accounts import authenticate_device
+    from sottovoce.accounts.registry import authenticate_device
     from sottovoce.recordings.ingest import commit_ingest, ingest
     from sottovoce.recordings.metadata import parse_metadata
 
@@ -463,8 +463,8 @@ def stage_breakdown(services, token: str, audios: list[bytes], metas: list[bytes
     """Median microseconds of each step of one ingest, run alone on this thread."""
     from sqlalchemy import select
 
-    from sottovoce import audio
-    from sottovoce.accounts import authenticate_device
+    from sottovoce.accounts.registry import authenticate_device
+    from sottovoce.core import audio
     from sottovoce.db.models import Device
     from sottovoce.recordings.ingest import commit_ingest, ingest
     from sottovoce.recordings.metadata import parse_metadata
@@ -501,7 +501,7 @@ def profile_summary(path: Path, top: int = 25) -> dict:
     idle = ("acquire", "wait", "select", "poll", "epoll", "_queue.SimpleQueue", "get' of '_queue", "sleep",
             "run_forever", "_run_once", "join")
     rows = []
-    for (file, line, name), (cc, nc, tt, ct, _callers) in stats.stats.items():
+    for (file, line, name), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         label = f"{Path(file).name}:{line}({name})" if file != "~" else name
         rows.append({"function": label, "calls": nc, "tottime_s": round(tt, 3), "cumtime_s": round(ct, 3),
                      "idle": any(word in name for word in idle)})

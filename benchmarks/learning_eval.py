@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import statistics
+import sys
 import time
 from dataclasses import replace
 from datetime import date
@@ -38,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import domain_set  # noqa: E402
 from domain_set import GUARD_SCENARIOS, SLURP, Clip  # noqa: E402
 
+from sottovoce.asr.scoring import top_confusions, wer  # noqa: E402
 from sottovoce.asr.whisper import WhisperRecognizer  # noqa: E402
+from sottovoce.core.settings import Settings  # noqa: E402
 from sottovoce.learning.adaptation import Adaptation, describe, learn  # noqa: E402
 from sottovoce.learning.registry import decode_alternatives, recognize  # noqa: E402
-from sottovoce.learning.scoring import top_confusions, wer  # noqa: E402
-from sottovoce.settings import Settings  # noqa: E402
 
 ASR_CACHE = Path(__file__).resolve().parent / ".cache" / "asr"
 FULL_CURVE = (50, 100, 200, 400)

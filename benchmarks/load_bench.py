@@ -29,7 +29,6 @@ import os
 import re
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,21 +39,21 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-import pyotp
 from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from review_bench import sign_in_plain  # noqa: E402
 
-from sottovoce.accounts import add_device, create_account  # noqa: E402
-from sottovoce.audit import OPERATOR  # noqa: E402
+from sottovoce.accounts.registry import add_device, create_account  # noqa: E402
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import OPERATOR  # noqa: E402
+from sottovoce.core.services import Services  # noqa: E402
+from sottovoce.core.settings import Settings  # noqa: E402
 from sottovoce.db.models import AuditEvent, Recording, ReviewTask  # noqa: E402
 from sottovoce.recordings.ingest import commit_ingest, ingest  # noqa: E402
 from sottovoce.recordings.metadata import parse_metadata  # noqa: E402
 from sottovoce.review.render import RENDERED, render_task  # noqa: E402
 from sottovoce.review.sampler import create_tasks  # noqa: E402
-from sottovoce.services import Services  # noqa: E402
-from sottovoce.settings import Settings  # noqa: E402
 from sottovoce.staff.users import create_staff  # noqa: E402
 
 CLIP = Path(__file__).parent.parent / "sottovoce" / "demo" / "clips" / "lock-the-front-door.wav"
@@ -216,7 +215,7 @@ def slow_uploader(port: int, token: str, stop: threading.Event, tally: Tally) ->
                         if answer:
                             status = int(answer.split(b" ", 2)[1])
                         break
-                    except socket.timeout:
+                    except TimeoutError:
                         sock.sendall(b"a")
         except OSError as exc:
             status = type(exc).__name__
@@ -275,7 +274,7 @@ def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
             url = f"{PG_URL}?options=-csearch_path%3D{schema}"
         try:
             settings = Settings(home=Path(home), database_url=url, asr_workers=0)
-            services = Services.open(settings)
+            services = open_services(settings)
             t0 = time.perf_counter()
             people = populate(services, n_tasks, 8, 20)
             setup_s = round(time.perf_counter() - t0, 1)

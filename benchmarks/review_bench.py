@@ -25,17 +25,17 @@ import httpx
 import pyotp
 import uvicorn
 
-from sottovoce.accounts import add_device, create_account
-from sottovoce.audit import OPERATOR
+from sottovoce.accounts.registry import add_device, create_account
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import OPERATOR
+from sottovoce.core.services import Services
+from sottovoce.core.settings import Settings
 from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
-from sottovoce.recordings.ingest import commit_ingest, ingest
+from sottovoce.recordings.ingest import ingest
 from sottovoce.recordings.metadata import parse_metadata
-from sottovoce.review import deidentify  # noqa: F401  (the real render pipeline)
 from sottovoce.review.render import render_task
 from sottovoce.review.sampler import create_tasks
-from sottovoce.services import Services
-from sottovoce.settings import Settings
 from sottovoce.staff.users import create_staff
 from sottovoce.web.app import create_app
 
@@ -80,7 +80,7 @@ def run(n_tasks: int, n_reviews: int) -> dict:
         # scripted reviewer works a hundred times faster than a person and would be suspended.
         settings = Settings(home=Path(home), asr_workers=0, abuse_audio_per_minute=10**6, abuse_volume_min=10**6, abuse_replay_max=10**6,
                             abuse_shift_start_hour=0, abuse_shift_end_hour=24)
-        services = Services.open(settings)
+        services = open_services(settings)
         t0 = time.perf_counter()
         populate(services, n_tasks, n_reviews + 20)
         setup_s = time.perf_counter() - t0
@@ -100,7 +100,7 @@ def run(n_tasks: int, n_reviews: int) -> dict:
             next_ms, first_byte_ms, submit_ms = [], [], []
             csrf = None
             location = None
-            for i in range(n_reviews):
+            for _ in range(n_reviews):
                 if location is None:
                     t = time.perf_counter()
                     response = client.post("/staff/review/next", data={"csrf": csrf or queue_csrf(client)})

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from sottovoce.accounts import add_device, create_account
+from sottovoce.accounts.registry import add_device, create_account
+from sottovoce.app_services import open_services
+from sottovoce.core.settings import Settings
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
-from sottovoce.services import Services
-from sottovoce.settings import Settings
 
 PG_URL = os.environ.get("SOTTOVOCE_TEST_DATABASE_URL", "")
 DEMO_CLIPS = Path(__file__).parent.parent / "sottovoce" / "demo" / "clips"
@@ -61,7 +61,7 @@ def settings(tmp_path, database_url) -> Settings:
 
 @pytest.fixture
 def services(settings):
-    services = Services.open(settings)
+    services = open_services(settings)
     yield services
     services.close()
 
@@ -133,7 +133,7 @@ def encode(samples: np.ndarray, fmt: str, codec: str, rate: int = 16_000, layout
 
 
 def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
-    from sottovoce.audio import to_wav
+    from sottovoce.core.audio import to_wav
 
     return to_wav(samples, rate)
 
@@ -157,7 +157,7 @@ class StaffLogin:
 
 @pytest.fixture
 def make_staff(services):
-    from sottovoce.audit import OPERATOR
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.staff.users import create_staff
 
     def make(role: str, name: str | None = None, must_change_password: bool = False) -> StaffLogin:

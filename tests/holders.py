@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sottovoce.accounts import add_device, create_account
-from sottovoce.audit import OPERATOR, Actor
+from sottovoce.accounts.registry import add_device, create_account
+from sottovoce.accounts.signin import issue_link
+from sottovoce.core.audit import OPERATOR, Actor
 from sottovoce.db.models import Account, Annotation, Device, Job, Recording, ReviewTask
-from sottovoce.holder.signin import issue_link
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from tests.conftest import noise_samples, wav_bytes
@@ -45,7 +45,12 @@ def add_device_to(services, holder: Holder, name: str = "phone") -> tuple[Device
 
 def record(services, device: Device, text: str = "turn on the lights", captured_at: datetime | None = None,
            seconds: float = 1.0, seed: int | None = None) -> Recording:
-    """Ingest noise audio with an external hypothesis of ``text`` (one word per 0.1 s)."""
+    """Ingest noise audio with an external hypothesis of ``text`` (one word per 0.1 s).
+
+    A ``captured_at`` in the past stands for history already held (retention, paging), so the
+    arrival-time bound on capture times (settings.max_capture_age_days) is lifted for it."""
+    if captured_at is not None:
+        services = replace(services, settings=services.settings.model_copy(update={"max_capture_age_days": 100 * 365}))
     words = [{"word": w, "start": 0.1 * i, "end": 0.1 * i + 0.08, "confidence": 0.9} for i, w in enumerate(text.split())]
     metadata = {"hypothesis": {"words": words}}
     if captured_at is not None:

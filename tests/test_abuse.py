@@ -1,17 +1,17 @@
 """Each abuse rule fires on a scripted sequence and stays quiet on a normal one."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from sottovoce import abuse
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Forbidden
 from sottovoce.db.models import Alert, AuditEvent, ReviewTask, StaffUser
-from sottovoce.errors import Forbidden
-from sottovoce.review import tasks as leases
+from sottovoce.review import leases as leases
 from sottovoce.review.sampler import create_tasks
+from sottovoce.staff import abuse
 
 REVIEWER = Actor("r" * 32, "reviewer")
 
@@ -19,7 +19,7 @@ REVIEWER = Actor("r" * 32, "reviewer")
 @pytest.fixture
 def on_shift(monkeypatch):
     """Pin the clock inside the default 06-22 UTC shift so only the rule under test can fire."""
-    monkeypatch.setattr("sottovoce.audit._now_iso", lambda: datetime.now(timezone.utc).replace(hour=12).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    monkeypatch.setattr("sottovoce.core.audit._now_iso", lambda: datetime.now(UTC).replace(hour=12).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
 def events(services, actor, action, n, subject="t", details=None):
@@ -56,7 +56,7 @@ def test_volume_far_above_the_reviewers_norm_fires(services, on_shift):
 
 
 def test_activity_outside_the_shift_fires(services, monkeypatch):
-    monkeypatch.setattr("sottovoce.audit._now_iso", lambda: "2026-11-27T03:15:00.000000Z")
+    monkeypatch.setattr("sottovoce.core.audit._now_iso", lambda: "2026-11-27T03:15:00.000000Z")
     events(services, REVIEWER, "review.leased", 1)
     assert alerts(services) == ["off_shift"]
 

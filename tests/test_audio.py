@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from sottovoce import audio
-from sottovoce.errors import InvalidAudio
+from sottovoce.core import audio
+from sottovoce.core.errors import InvalidAudio
 from tests.conftest import demo_clip, encode, noise_samples, wav_bytes
 
 FORMATS = [

@@ -8,8 +8,9 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from sottovoce.audit import Actor, chain_hash, event_bytes, verify
-from sottovoce.errors import AuditUnavailable
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import Actor, chain_hash, event_bytes, verify
+from sottovoce.core.errors import AuditUnavailable
 
 ASVS_LOG_INTEGRITY = pytest.mark.asvs("V16.4.2")  # logs protected from unauthorized modification
 ACTOR = Actor("a" * 32, "reviewer")
@@ -153,10 +154,9 @@ def test_a_cli_command_that_appended_checkpoints_at_exit(services, make_account,
 def test_deleting_the_newest_events_after_a_restart_is_detected(services, settings):
     """Regression: ~990 events and 5 restarts left no checkpoint, so deleting the last 30 events
     (with the triggers dropped, as a database administrator could) verified as ok."""
-    from sottovoce.services import Services
 
     for _ in range(5):  # five processes come and go, each appending a little
-        instance = Services.open(settings)
+        instance = open_services(settings)
         fill(instance, 20)
         instance.close()
     tamper(services, "DELETE FROM audit_events WHERE seq > 70", "UPDATE audit_head SET seq = 70")

@@ -1,7 +1,7 @@
 import pytest
 
-from sottovoce.blobs import LocalBlobStore
-from sottovoce.errors import NotFound
+from sottovoce.core.blobs import LocalBlobStore
+from sottovoce.core.errors import NotFound
 
 
 def test_put_get_delete(tmp_path):

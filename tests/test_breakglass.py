@@ -5,11 +5,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from sottovoce import breakglass
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sottovoce.db.models import AuditEvent
-from sottovoce.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sottovoce.review.sampler import create_tasks
+from sottovoce.staff import breakglass
 from sottovoce.staff.roles import PRIVACY_OFFICER
 from tests.conftest import sign_in
 

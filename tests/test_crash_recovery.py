@@ -13,13 +13,13 @@ from tests.conftest import DEMO_CLIPS
 
 SCRIPT = """
 import sys
-from sottovoce.services import Services
-from sottovoce.settings import Settings
+from sottovoce.core.services import Services
+from sottovoce.core.settings import Settings
 from sottovoce.recordings.ingest import ingest, commit_ingest
 from sottovoce.recordings.metadata import parse_metadata
-services = Services.open(Settings())
+services = open_services(Settings())
 data = open(sys.argv[1], "rb").read()
-from sottovoce.accounts import get_device
+from sottovoce.accounts.registry import get_device
 hyp = parse_metadata('{"hypothesis": {"words": [{"word": "x", "start": 0, "end": 0.5, "confidence": 0.5}]}}')
 while True:
     with services.sessions() as db:

@@ -3,8 +3,8 @@ import stat
 
 import pytest
 
-from sottovoce.crypto import KeyRing, MasterKey, open_sealed, seal
-from sottovoce.errors import IntegrityFailure, NotFound
+from sottovoce.core.crypto import KeyRing, MasterKey, open_sealed, seal
+from sottovoce.core.errors import IntegrityFailure, NotFound
 
 KEY = bytes(range(32))
 
@@ -60,7 +60,7 @@ def test_shred_makes_every_copy_of_the_ciphertext_unreadable(services, account):
 
 
 def test_data_keys_differ_between_accounts(services):
-    from sottovoce.accounts import create_account
+    from sottovoce.accounts.registry import create_account
 
     with services.sessions() as db:
         a = create_account(db, services.keys, "a")

@@ -5,13 +5,20 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
 
-from sottovoce import audio
-from sottovoce.audit import OPERATOR
-from sottovoce.crypto import KeyRing, MasterKey
+from sottovoce.accounts.data_export import export_chunks
+from sottovoce.accounts.deletion import close_account, delete_recordings, resume_pending_deletions, run, wait_for_scrub
+from sottovoce.app_services import open_services
+from sottovoce.core import audio
+from sottovoce.core.audit import OPERATOR
+from sottovoce.core.crypto import KeyRing, MasterKey
+from sottovoce.core.errors import NotFound
+from sottovoce.core.services import DeletionPart
 from sottovoce.db.models import (
     Account,
     AccountKey,
@@ -26,29 +33,14 @@ from sottovoce.db.models import (
     Recording,
     ReviewTask,
 )
-from sottovoce.deletion import PARTS, close_account, delete_recordings, register_part, resume_pending_deletions, run, wait_for_scrub
-from sottovoce.errors import NotFound
-from sottovoce.export import export_chunks
+from sottovoce.jobs.recovery import recover
 from sottovoce.recordings.store import AUDIO
-from sottovoce.recovery import recover
-from sottovoce.services import Services
 from tests.conftest import noise_samples
 from tests.helpers import files_containing
 from tests.holders import add_task, new_holder, record, run_cli, sign_in_holder
 
 CANARY = "quokkacanary4417"
 ASVS_RETENTION = pytest.mark.asvs("V14.2.7")
-
-
-@pytest.fixture
-def part_registry():
-    """Restore the registry after a test that adds parts (modules that register parts load first)."""
-    from sottovoce.deletion import _load_part_modules
-
-    _load_part_modules()
-    saved = list(PARTS)
-    yield
-    PARTS[:] = saved
 
 
 def count(services, model, *where) -> int:
@@ -130,11 +122,11 @@ def test_dashboard_range_and_everything_need_valid_input(app_client, services):
 
 
 def test_range_deletion_is_inclusive_of_both_days(app_client, services):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     holder = new_holder(services)
     csrf = sign_in_holder(app_client, services, holder.account)
-    days = [datetime(2026, 3, d, h, tzinfo=timezone.utc) for d, h in ((9, 23), (10, 0), (12, 23), (13, 0))]
+    days = [datetime(2026, 3, d, h, tzinfo=UTC) for d, h in ((9, 23), (10, 0), (12, 23), (13, 0))]
     made = [record(services, holder.device, captured_at=d, seconds=0.2) for d in days]
     response = app_client.delete("/api/v1/me/recordings?from=2026-03-10&to=2026-03-12", headers={"X-CSRF-Token": csrf})
     assert response.json()["deleted"] == 2
@@ -196,7 +188,7 @@ def test_closing_an_account_shreds_its_key_so_a_backup_no_longer_decrypts(servic
     task = add_task(services, recordings[0], status="leased")
     sign_in_holder(app_client, services, holder.account)
     with services.sessions() as db:
-        from sottovoce.consent import set_consent
+        from sottovoce.accounts.consent import set_consent
 
         set_consent(services, db, db.get(Account, holder.account.id), "training", True, OPERATOR, "cli")
         db.commit()
@@ -241,7 +233,7 @@ def test_closing_an_unknown_account_is_not_found(services):
         close_account(services, db, "0" * 32, OPERATOR, "cli")
 
 
-def test_registered_parts_run_in_order_and_are_counted(services, part_registry):
+def test_listed_parts_run_in_order_and_are_counted(services):
     seen = []
 
     def cached_features(services, db, recording_ids):
@@ -252,17 +244,17 @@ def test_registered_parts_run_in_order_and_are_counted(services, part_registry):
         seen.append(("later_models", sorted(recording_ids)))
         return {"later_models_marked": 1}
 
-    register_part("cached_features", cached_features)
-    register_part("later_models", later_models)
-    register_part("cached_features", cached_features)  # registering again replaces, never duplicates
+    services = replace(services, deletion_parts=(*services.deletion_parts, DeletionPart("cached_features", cached_features),
+                                                 DeletionPart("later_models", later_models)))
     holder = new_holder(services)
     ids = sorted(record(services, holder.device, seconds=0.2).id for _ in range(2))
     with services.sessions() as db:
         receipt = delete_recordings(services, db, holder.account.id, ids, OPERATOR, "cli")
     assert seen == [("cached_features", ids), ("later_models", ids)]
     assert receipt["counts"]["cached_features"] == 2 and receipt["counts"]["later_models_marked"] == 1
-    names = [p.name for p in PARTS]
-    assert names[:3] == ["jobs", "review_data", "hypotheses"] and names.count("cached_features") == 1
+    names = [p.name for p in services.deletion_parts]
+    assert names[:3] == ["jobs", "review_data", "hypotheses"]
+    assert receipt["counts"]["hypotheses"] == 2  # the built-in parts ran too
 
 
 def test_cascade_is_idempotent(services):
@@ -279,7 +271,7 @@ def test_cascade_is_idempotent(services):
     assert count(services, AuditEvent, AuditEvent.action == "recording.deleted") == 2
 
 
-def test_a_failure_half_way_is_completed_by_recovery(services, part_registry):
+def test_a_failure_half_way_is_completed_by_recovery(services):
     """Inject a failure after half the parts: the receipt stays pending and restart finishes it."""
     holder = new_holder(services)
     recordings = [record(services, holder.device, seconds=0.2) for _ in range(3)]
@@ -288,14 +280,14 @@ def test_a_failure_half_way_is_completed_by_recovery(services, part_registry):
     def crash(services, db, recording_ids):
         raise RuntimeError("power cut")
 
-    PARTS.insert(2, type(PARTS[0])("crash", crash))  # after jobs and review_data, before hypotheses
-    with services.sessions() as db, pytest.raises(RuntimeError):
-        delete_recordings(services, db, holder.account.id, [r.id for r in recordings], OPERATOR, "dashboard")
+    parts = list(services.deletion_parts)
+    crashing = replace(services, deletion_parts=(*parts[:2], DeletionPart("crash", crash), *parts[2:]))  # before hypotheses
+    with crashing.sessions() as db, pytest.raises(RuntimeError):
+        delete_recordings(crashing, db, holder.account.id, [r.id for r in recordings], OPERATOR, "dashboard")
     with services.sessions() as db:
         pending = db.scalars(select(DeletionReceipt)).one()
         assert pending.status == "pending" and len(json.loads(pending.recording_ids)) == 3
     assert count(services, Recording) == 3  # the failed batch rolled back as a whole
-    del PARTS[2]
     assert recover(services)["deletions_resumed"] == 1
     assert count(services, Recording) == 0 and count(services, Hypothesis) == 0 and count(services, ReviewTask) == 0
     assert set(services.blobs.ids()) == set()
@@ -306,16 +298,16 @@ def test_a_failure_half_way_is_completed_by_recovery(services, part_registry):
 
 KILL_SCRIPT = """
 import os, signal, sys
-from sottovoce.audit import OPERATOR
-from sottovoce import deletion
-from sottovoce.services import Services
-from sottovoce.settings import Settings
+from sottovoce.core.audit import OPERATOR
+from sottovoce.accounts import deletion
+from sottovoce.core.services import Services
+from sottovoce.core.settings import Settings
 
 def die(services, db, recording_ids):
     os.kill(os.getpid(), signal.SIGKILL)  # killed mid-cascade: the pending receipt is committed
 
 deletion.register_part("die", die)
-services = Services.open(Settings())
+services = open_services(Settings())
 with services.sessions() as db:
     if sys.argv[1] == "close":
         deletion.close_account(services, db, sys.argv[2], OPERATOR, "cli")
@@ -337,7 +329,7 @@ def test_process_killed_mid_cascade_then_restart_completes_it(services, settings
         assert db.scalars(select(DeletionReceipt.status)).all() == ["pending"]
         if mode == "close":  # the key went with the pending row, before anything else
             assert db.get(AccountKey, holder.account.id) is None
-    restarted = Services.open(settings)  # a fresh process's view: nothing cached
+    restarted = open_services(settings)  # a fresh process's view: nothing cached
     try:
         assert recover(restarted)["deletions_resumed"] == 1
     finally:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sottovoce.settings import Settings
+from sottovoce.core.settings import Settings
 
 DOC = Path(__file__).parent.parent / "docs" / "settings.md"
 

@@ -8,9 +8,9 @@ import zipfile
 
 from sqlalchemy import select
 
-from sottovoce.audit import OPERATOR
+from sottovoce.accounts.data_export import export_chunks, start_export
+from sottovoce.core.audit import OPERATOR
 from sottovoce.db.models import AuditEvent
-from sottovoce.export import export_chunks, start_export
 from sottovoce.recordings.store import load_audio
 from tests.holders import add_task, listen, new_holder, record, run_cli, sign_in_holder
 

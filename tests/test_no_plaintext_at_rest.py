@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from sottovoce import audio
+from sottovoce.core import audio
+from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
-from sottovoce.worker import drain
 from tests.conftest import demo_clip, noise_samples, wav_bytes
 from tests.helpers import files_containing
 

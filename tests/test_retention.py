@@ -2,25 +2,25 @@
 grace period, are deleted on schedule through the one cascade (OWASP ASVS V14.2.7)."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from sottovoce.audit import OPERATOR
+from sottovoce.accounts.retention import months_before, set_retention, sweep
+from sottovoce.core.audit import OPERATOR
+from sottovoce.core.errors import InvalidInput
 from sottovoce.db.models import Account, DeletionReceipt, Recording
-from sottovoce.errors import InvalidInput
-from sottovoce.retention import months_before, set_retention, sweep
 from tests.holders import new_holder, record, run_cli
 
 pytestmark = pytest.mark.asvs("V14.2.7")
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 def test_months_are_calendar_months_with_the_day_clamped():
-    assert months_before(datetime(2026, 5, 31, 8, tzinfo=timezone.utc), 3) == datetime(2026, 2, 28, 8, tzinfo=timezone.utc)
-    assert months_before(datetime(2026, 1, 15, tzinfo=timezone.utc), 18) == datetime(2024, 7, 15, tzinfo=timezone.utc)
-    assert months_before(datetime(2028, 5, 29, tzinfo=timezone.utc), 3) == datetime(2028, 2, 29, tzinfo=timezone.utc)
+    assert months_before(datetime(2026, 5, 31, 8, tzinfo=UTC), 3) == datetime(2026, 2, 28, 8, tzinfo=UTC)
+    assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 18) == datetime(2024, 7, 15, tzinfo=UTC)
+    assert months_before(datetime(2028, 5, 29, tzinfo=UTC), 3) == datetime(2028, 2, 29, tzinfo=UTC)
 
 
 def holder_with(services, retention, ages_days):
@@ -59,7 +59,7 @@ def test_likely_accidental_recordings_go_after_the_grace_period(services):
     fresh, stale, normal = (record(services, holder.device, seconds=0.2) for _ in range(3))
     with services.sessions() as db:
         db.execute(update(Recording).where(Recording.id.in_([fresh.id, stale.id])).values(likely_accidental=True))
-        db.execute(update(Recording).where(Recording.id.in_([stale.id, normal.id])).values(received_at=datetime.now(timezone.utc) - timedelta(hours=25)))
+        db.execute(update(Recording).where(Recording.id.in_([stale.id, normal.id])).values(received_at=datetime.now(UTC) - timedelta(hours=25)))
         db.commit()
     report = sweep(services)
     assert ids(services) == {fresh.id, normal.id}

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sottovoce.accounts import create_account
+from sottovoce.accounts.registry import create_account
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
 
@@ -34,8 +34,8 @@ def _find(db, ident: str):
     """An account by id or by name (operators know either)."""
     from sqlalchemy import select
 
+    from sottovoce.core.errors import NotFound
     from sottovoce.db.models import Account
-    from sottovoce.errors import NotFound
 
     account = db.get(Account, ident) or db.scalar(select(Account).where(Account.name == ident))
     if account is None:
@@ -49,8 +49,8 @@ def login_link(
     as_json: JsonOption = False,
 ) -> None:
     """Print a one-time sign-in link to the account's privacy dashboard (expires in 15 minutes by default)."""
-    from sottovoce.audit import OPERATOR
-    from sottovoce.holder.signin import issue_link
+    from sottovoce.accounts.signin import issue_link
+    from sottovoce.core.audit import OPERATOR
 
     with domain_errors(), open_services() as services, services.sessions() as db:
         link = issue_link(services, db, _find(db, name), OPERATOR)
@@ -64,8 +64,8 @@ def close(
     as_json: JsonOption = False,
 ) -> None:
     """Close an account: destroy its data key, delete every recording and row of it; prints the receipt."""
-    from sottovoce.audit import OPERATOR
-    from sottovoce.deletion import close_account, scrub_now
+    from sottovoce.accounts.deletion import close_account, scrub_now
+    from sottovoce.core.audit import OPERATOR
 
     with domain_errors(), open_services() as services, services.sessions() as db:
         receipt = close_account(services, db, account_id, OPERATOR, "cli")
@@ -80,9 +80,9 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Write everything held about the account (audio and a JSON of all data) to a zip file."""
-    from sottovoce.audit import OPERATOR
-    from sottovoce.errors import Conflict
-    from sottovoce.export import start_export
+    from sottovoce.accounts.data_export import start_export
+    from sottovoce.core.audit import OPERATOR
+    from sottovoce.core.errors import Conflict
 
     with domain_errors(), open_services() as services, services.sessions() as db:
         if out.exists():

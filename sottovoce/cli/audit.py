@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from sottovoce.audit import verify
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
+from sottovoce.core.audit import verify
 from sottovoce.db.models import AuditEvent
 
 app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")

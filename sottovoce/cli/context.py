@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sottovoce.services import Services
-from sottovoce.settings import Settings
+from sottovoce import app_services
+from sottovoce.core.services import Services
+from sottovoce.core.settings import Settings
 
 
 @contextmanager
 def open_services(**overrides) -> Iterator[Services]:
-    services = Services.open(Settings(**overrides))
+    services = app_services.open_services(Settings(**overrides))
     try:
         yield services
     finally:

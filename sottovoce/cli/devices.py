@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sottovoce.accounts import add_device, revoke_device
+from sottovoce.accounts.registry import add_device, revoke_device
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
 

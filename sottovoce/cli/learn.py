@@ -8,16 +8,16 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from sottovoce.audit import OPERATOR
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
+from sottovoce.core.audit import OPERATOR
 
 app = typer.Typer(no_args_is_help=True, help="Corrections flow back into the recognizer.")
 
 
 def _latest_snapshot(db):
+    from sottovoce.core.errors import Conflict
     from sottovoce.db.models import DatasetSnapshot
-    from sottovoce.errors import Conflict
 
     snap = db.scalar(select(DatasetSnapshot).order_by(DatasetSnapshot.created_at.desc()).limit(1))
     if snap is None:

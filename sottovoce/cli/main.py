@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sottovoce.cli import accounts, audit, devices, learn, recordings, retention, review, staff, trace
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
-from sottovoce.errors import SottovoceError
+from sottovoce.core.errors import SottovoceError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Privacy-first human review of speech recognition.")
 app.add_typer(accounts.app, name="accounts")
@@ -35,7 +35,7 @@ def _progress() -> Progress:
 @app.command()
 def init(as_json: JsonOption = False) -> None:
     """Create the data folder, master key and database (safe to run again)."""
-    from sottovoce.recovery import recover
+    from sottovoce.jobs.recovery import recover
 
     with domain_errors(), open_services() as services:
         report = {"home": str(services.settings.home.resolve()), **recover(services)}
@@ -50,7 +50,7 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Store recordings as if DEVICE had sent them; recognition runs in the background."""
-    from sottovoce.accounts import get_device
+    from sottovoce.accounts.registry import get_device
     from sottovoce.recordings.ingest import commit_ingest
     from sottovoce.recordings.ingest import ingest as ingest_one
     from sottovoce.recordings.metadata import IngestMetadata
@@ -87,7 +87,7 @@ def ingest(
 
 def _wait_for(services, ids: list[str], progress_factory) -> list[dict]:
     from sottovoce.db.models import Recording
-    from sottovoce.worker import drain
+    from sottovoce.jobs.worker import drain
 
     with progress_factory() as progress:
         task = progress.add_task("transcribing", total=len(ids))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sottovoce.errors import SottovoceError
+from sottovoce.core.errors import SottovoceError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 

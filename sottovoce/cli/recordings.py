@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from sottovoce.audit import OPERATOR
+from sottovoce.accounts.deletion import delete_recordings, scrub_now
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.deletion import delete_recordings, scrub_now
+from sottovoce.core.audit import OPERATOR
 from sottovoce.recordings.store import describe, get_recording
 
 app = typer.Typer(no_args_is_help=True, help="Stored recordings.")

@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True, help="Retention: delete recordings past 
 @app.command("sweep")
 def sweep_command(as_json: JsonOption = False) -> None:
     """Delete recordings past retention, and likely accidental activations past the grace period."""
-    from sottovoce.retention import ACCIDENTAL, RETENTION, sweep
+    from sottovoce.accounts.retention import ACCIDENTAL, RETENTION, sweep
 
     with domain_errors(), open_services() as services:
         report = sweep(services)

@@ -18,8 +18,8 @@ def sample_command(
     as_json: JsonOption = False,
 ) -> None:
     """Pick consented, uncertain (and some random) clips for review and queue their rendering."""
-    from sottovoce.review.jobs import RENDER, sample_and_queue_renders
-    from sottovoce.worker import drain
+    from sottovoce.jobs.review import RENDER, sample_and_queue_renders
+    from sottovoce.jobs.worker import drain
 
     with domain_errors(), open_services() as services:
         report = sample_and_queue_renders(services, limit)
@@ -34,7 +34,7 @@ def gold(
     as_json: JsonOption = False,
 ) -> None:
     """Mix a recording with a known transcript into the queue, to measure reviewer accuracy."""
-    from sottovoce.audit import OPERATOR
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.review.quality import add_gold
 
     with domain_errors(), open_services() as services, services.sessions() as db:

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from sottovoce.audit import OPERATOR
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
+from sottovoce.core.audit import OPERATOR
 from sottovoce.db.models import StaffUser
 from sottovoce.staff.roles import ROLES
 from sottovoce.staff.users import create_staff, disable_staff

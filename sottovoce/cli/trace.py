@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from sottovoce.audit import OPERATOR
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail
+from sottovoce.core.audit import OPERATOR
 
 
 def trace_command(

@@ -10,7 +10,8 @@ The concurrency rules (docs/design.md, "Concurrency"):
   (a CLI next to the server) meet at SQLite's lock with its busy timeout.
 - Transactions are short: nothing slow (decoding, transcription, password hashing, reading a
   request body) happens between a transaction's first write and its commit.
-- Pool exhaustion or a busy database is ``DatabaseBusy`` (HTTP 503 with Retry-After), never a 500.
+- Pool exhaustion or no write slot in time is sqlalchemy's ``TimeoutError`` (the web layer answers
+  503 with Retry-After), never a 500.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import threading
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
@@ -45,9 +47,8 @@ class WriterGate:
         if info is None or info.get("writer_gate") or not _WRITE.match(statement):
             return
         if not self._lock.acquire(timeout=self.timeout_s):
-            from sottovoce.errors import DatabaseBusy
-
-            raise DatabaseBusy("the database is busy; try again in a moment")
+            # The pool's own "no connection in time" error: the web layer answers both with 503.
+            raise SATimeoutError("no database write slot came free in time")
         info["writer_gate"] = True
 
     def _end(self, conn) -> None:

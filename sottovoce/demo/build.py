@@ -6,19 +6,19 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import typer
 
-from urllib.parse import parse_qs, urlparse
-
-from sottovoce.accounts import add_device, create_account
-from sottovoce.audit import OPERATOR
-from sottovoce.staff.users import create_staff
+from sottovoce.accounts.registry import add_device, create_account
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import OPERATOR
+from sottovoce.core.services import Services
+from sottovoce.core.settings import Settings
+from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import IngestMetadata
-from sottovoce.services import Services
-from sottovoce.settings import Settings
-from sottovoce.worker import drain
+from sottovoce.staff.users import create_staff
 
 CLIPS = Path(__file__).parent / "clips"
 MARKER = ".sottovoce-demo"
@@ -83,11 +83,11 @@ def load_demo_data(services: Services) -> DemoInfo:
 def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
     _fresh_home(home)
     settings = Settings(home=home, database_url="", port=port)
-    services = Services.open(settings)
+    services = open_services(settings)
     info = load_demo_data(services)
     typer.echo(f"Transcribing {info.recordings} demo recordings with the bundled tiny.en model…", err=True)
     drain(services, ["transcribe"])
-    from sottovoce.review.jobs import RENDER, sample_and_queue_renders
+    from sottovoce.jobs.review import RENDER, sample_and_queue_renders
 
     report = sample_and_queue_renders(services)  # consenting accounts' clips are ready for review
     drain(services, [RENDER])
@@ -107,8 +107,8 @@ def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
 def _login_link(services: Services, name: str) -> str:
     from sqlalchemy import select
 
+    from sottovoce.accounts.signin import issue_link
     from sottovoce.db.models import Account
-    from sottovoce.holder.signin import issue_link
 
     with services.sessions() as db:
         link = issue_link(services, db, db.scalar(select(Account).where(Account.name == name)), OPERATOR)

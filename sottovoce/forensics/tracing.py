@@ -15,12 +15,12 @@ import soundfile
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce import audio
-from sottovoce.audit import Actor
+from sottovoce.core import audio
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import InvalidAudio
+from sottovoce.core.services import Services
 from sottovoce.db.models import AuditEvent, StaffUser
-from sottovoce.errors import InvalidAudio
 from sottovoce.forensics.watermark import Mark, embed, trace
-from sottovoce.services import Services
 
 SERVED = "review.audio_served"
 

@@ -38,11 +38,13 @@ import json
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
 
+from sottovoce.asr.edits import regions as _regions
+from sottovoce.asr.edits import word_edits  # noqa: F401  (re-exported: rules are mined from the same edits)
+from sottovoce.asr.scoring import align, error_counts, normalize
 from sottovoce.learning.ngram import TrigramModel
-from sottovoce.learning.scoring import align, error_counts, normalize
 
 # Words too common to be evidence of domain vocabulary, and too common to rewrite safely.
 FUNCTION_WORDS = frozenset(
@@ -99,7 +101,7 @@ class Adaptation:
         }
 
     @classmethod
-    def from_json(cls, d: dict) -> "Adaptation":
+    def from_json(cls, d: dict) -> Adaptation:
         return cls(
             hotwords=d.get("hotwords"),
             initial_prompt=d.get("initial_prompt"),
@@ -249,54 +251,6 @@ def _rule_pattern(src: str) -> re.Pattern:
 def tokens(text: str) -> list[str]:
     """The words rules are learned on: lower case, punctuation dropped, apostrophes kept."""
     return _TOKEN.findall((text or "").lower())
-
-
-def _regions(hyp: list[str], ref: list[str]) -> list[tuple[int, int, int, int]]:
-    """Maximal runs of non-matching alignment chunks as (hyp_start, hyp_end, ref_start, ref_end)."""
-    out: list[list[int]] = []
-    previous_end = None
-    for chunk in align(ref, hyp):
-        if chunk.type == "equal":
-            previous_end = None
-            continue
-        if previous_end is not None and out:
-            out[-1][1], out[-1][3] = chunk.hyp_end, chunk.ref_end
-        else:
-            out.append([chunk.hyp_start, chunk.hyp_end, chunk.ref_start, chunk.ref_end])
-        previous_end = chunk.hyp_end
-    return [tuple(r) for r in out]
-
-
-def word_edits(hypothesis: str, correction: str) -> list[dict]:
-    """The word-level edits a reviewer made, for storing with the review.
-
-    Words are split on whitespace and compared ignoring case and surrounding punctuation; runs of
-    adjacent changes are merged into one edit. Positions are word indices (end exclusive) in each
-    text. ``op`` uses the recognizer's point of view, as WER does: ``substitution`` (words replaced),
-    ``deletion`` (the recognizer missed words the reviewer added: ``hypothesis`` is empty) and
-    ``insertion`` (the recognizer produced words the reviewer removed: ``correction`` is empty).
-    """
-    hyp_words, ref_words = hypothesis.split(), correction.split()
-    edits = []
-    for hs, he, rs, re_ in _regions([_key(w) for w in hyp_words], [_key(w) for w in ref_words]):
-        op = "substitution" if he > hs and re_ > rs else ("insertion" if he > hs else "deletion")
-        edits.append(
-            {
-                "op": op,
-                "hypothesis": " ".join(hyp_words[hs:he]),
-                "correction": " ".join(ref_words[rs:re_]),
-                "hyp_start": hs,
-                "hyp_end": he,
-                "corr_start": rs,
-                "corr_end": re_,
-            }
-        )
-    return edits
-
-
-def _key(word: str) -> str:
-    # jiwer splits on whitespace, so an all-punctuation token still needs a non-empty stand-in.
-    return "".join(_TOKEN.findall(word.lower())) or word
 
 
 # --- vocabulary and prompt --------------------------------------------------------------------

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sottovoce.asr.scoring import error_counts
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Adjudication, Annotation, DatasetItem, DatasetSnapshot, Recording, ReviewTask
-from sottovoce.learning.scoring import error_counts
 from sottovoce.review.quality import ADJUDICATED
 from sottovoce.review.submissions import open_annotation
-from sottovoce.services import Services
 
 EVAL_SHARE = 0.2
 BLOCKING_TAGS = {"not_english", "accidental_activation"}
@@ -70,12 +70,12 @@ def gold_examples(services: Services, db: Session) -> list[Example]:
     )
     for annotation in rows:
         by_group[annotation.group_id].append(annotation)
-    for annotations in by_group.values():
-        first = annotations[0]
+    for group in by_group.values():
+        first = group[0]
         if first.recording_id in examples:
             continue
-        contents = [open_annotation(services, db, a) for a in annotations]
-        if any(_blocked(a, c) for a, c in zip(annotations, contents)):
+        contents = [open_annotation(services, db, a) for a in group]
+        if any(_blocked(a, c) for a, c in zip(group, contents)):
             continue
         if len(contents) > 1 and error_counts(contents[0]["text"], contents[1]["text"])[0] > 0:
             continue  # a disagreement waits for adjudication

@@ -1,4 +1,4 @@
-"""What the deletion cascade (deletion.py) removes or flags on the learning side.
+"""What the deletion cascade (accounts/deletion.py) removes or flags on the learning side.
 
 - training examples (dataset items) of the deleted recordings are removed;
 - model versions trained on them are marked ``needs_retrain`` (``sottovoce learn rebuild``);
@@ -11,11 +11,10 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.services import DeletionPart, Services
 from sottovoce.db.models import DatasetItem, ExportItem
-from sottovoce.deletion import register_part
 from sottovoce.learning.registry import mark_needs_retrain
-from sottovoce.services import Services
 
 
 def _training_examples(services: Services, db: Session, recording_ids: list[str]) -> dict[str, int]:
@@ -31,5 +30,4 @@ def _exports(services: Services, db: Session, recording_ids: list[str]) -> int:
     return len(exports)
 
 
-register_part("training_examples", _training_examples)
-register_part("exports_containing", _exports)
+LEARNING_PARTS = (DeletionPart("training_examples", _training_examples), DeletionPart("exports_containing", _exports))

@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy.orm import Session
 
-from sottovoce import audio
-from sottovoce.audit import Actor
+from sottovoce.core import audio
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Conflict, InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.db.models import ExportItem, ExportRecord, Recording
-from sottovoce.errors import Conflict, InvalidInput
 from sottovoce.learning import dataset
 from sottovoce.recordings.store import load_audio
-from sottovoce.services import Services
 
 FORMATS = ("hf", "nemo")
 

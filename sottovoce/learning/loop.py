@@ -19,12 +19,12 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce import audio
+from sottovoce.asr.scoring import wer
+from sottovoce.core import audio
+from sottovoce.core.services import Services
 from sottovoce.db.models import ModelVersion, Recording
 from sottovoce.learning import adaptation, dataset, registry
-from sottovoce.learning.scoring import wer
 from sottovoce.recordings.store import load_audio
-from sottovoce.services import Services
 
 GENERAL_SET = Path(__file__).parent.parent / "demo"
 
@@ -46,7 +46,7 @@ def _audio(services: Services, db: Session, recording_id: str) -> np.ndarray:
 def adapt(services: Services, db: Session, snap) -> ModelVersion:
     examples = dataset.snapshot_examples(services, db, snap, "train")
     if len(examples) < 4:
-        from sottovoce.errors import Conflict
+        from sottovoce.core.errors import Conflict
 
         raise Conflict(f"the train split has {len(examples)} gold examples; at least 4 are needed")
     accounts = sorted({e.account_id for e in examples}, key=lambda a: dataset.hmac_digest(services, "holdout" + a))

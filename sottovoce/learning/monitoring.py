@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sottovoce.asr.scoring import error_counts, top_confusions
+from sottovoce.core.services import Services
 from sottovoce.db.models import Annotation, Hypothesis, ModelVersion, ReviewTask
-from sottovoce.learning.scoring import error_counts, top_confusions
 from sottovoce.review.projection import reviewer_view
 from sottovoce.review.submissions import open_annotation
-from sottovoce.services import Services
 
 
 @dataclass

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
-from sottovoce.learning.scoring import normalize
+from sottovoce.asr.scoring import normalize
 
 DISCOUNT = 0.7  # absolute discount; the usual value for small counts
 FLOOR = 0.05  # share of the unigram mass spread evenly over VOCABULARY words
@@ -57,14 +57,14 @@ class TrigramModel:
         self.continuation_total = sum(self.continuation.values()) or 1
 
     @classmethod
-    def fit(cls, sentences: Iterable[str]) -> "TrigramModel":
+    def fit(cls, sentences: Iterable[str]) -> TrigramModel:
         return cls(trigrams(sentences))
 
     def to_json(self) -> list:
         return [[u, v, w, c] for (u, v, w), c in sorted(self.counts.items())]
 
     @classmethod
-    def from_json(cls, rows: list) -> "TrigramModel":
+    def from_json(cls, rows: list) -> TrigramModel:
         return cls(Counter({(u, v, w): int(c) for u, v, w, c in rows}))
 
     def __len__(self) -> int:

@@ -25,11 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.hypothesis import Transcript, Word
-from sottovoce.crypto import open_sealed, seal
+from sottovoce.core.crypto import open_sealed, seal
+from sottovoce.core.errors import Conflict, IntegrityFailure, NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import DatasetItem, ModelVersion
 from sottovoce.db.types import new_id, utcnow
-from sottovoce.errors import Conflict, IntegrityFailure, NotFound
-from sottovoce.services import Services
 
 if TYPE_CHECKING:
     from sottovoce.learning.adaptation import Adaptation

@@ -12,15 +12,16 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from sottovoce import audio
+from sottovoce.core import audio
+from sottovoce.core.errors import InvalidAudio, TooLarge
+from sottovoce.core.services import Services
+from sottovoce.db.enums import JobKind, RecordingStatus
 from sottovoce.db.models import Device, Job, Recording
 from sottovoce.db.types import new_id, utcnow
-from sottovoce.errors import InvalidAudio, TooLarge
 from sottovoce.recordings.metadata import IngestMetadata, check_hypothesis_fits
 from sottovoce.recordings.store import AUDIO, add_hypothesis
-from sottovoce.services import Services
 
-TRANSCRIBE = "transcribe"
+TRANSCRIBE = JobKind.TRANSCRIBE
 
 
 def _prepare(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
@@ -50,7 +51,7 @@ def _prepare(services: Services, db: Session, device: Device, data: bytes, metad
         received_at=now,
         duration_s=duration_s,
         audio_blob_id="",
-        status="pending",
+        status=RecordingStatus.PENDING,
     )
     recording.audio_blob_id = services.blobs.put(sealed)
     return recording
@@ -61,7 +62,7 @@ def _record(services: Services, db: Session, recording: Recording, metadata: Ing
         db.add(recording)
         if metadata.hypothesis is not None:
             add_hypothesis(services, db, recording, metadata.hypothesis.to_transcript(), source="external")
-            recording.status = "transcribed"
+            recording.status = RecordingStatus.TRANSCRIBED
         else:
             db.add(Job(kind=TRANSCRIBE, subject_id=recording.id))
         db.flush()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sottovoce.asr.hypothesis import Transcript, Word
-from sottovoce.errors import InvalidInput
+from sottovoce.core.errors import InvalidInput
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -21,7 +21,7 @@ class ExternalWord(BaseModel):
     confidence: float = Field(ge=0, le=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "ExternalWord":
+    def _ordered(self) -> ExternalWord:
         if self.end < self.start:
             raise ValueError("word end is before its start")
         return self
@@ -58,7 +58,7 @@ class IngestMetadata(BaseModel):
         if self.captured_at is None:
             return now
         try:
-            captured = self.captured_at.astimezone(timezone.utc)
+            captured = self.captured_at.astimezone(UTC)
         except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 falls before year 1 in UTC
             raise InvalidInput("captured_at is out of range") from None
         if captured > now + MAX_CLOCK_SKEW:

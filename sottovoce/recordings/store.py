@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.hypothesis import Transcript
-from sottovoce.audio import from_pcm16
+from sottovoce.core.audio import from_pcm16
+from sottovoce.core.errors import NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import Hypothesis, Recording
-from sottovoce.errors import NotFound
-from sottovoce.services import Services
 
 AUDIO = "audio"
 HYPOTHESIS = "hypothesis"

@@ -1,11 +1,12 @@
-"""De-identification of what a reviewer receives (DESIGN.md invariants 1 and 4).
+"""De-identification of what a reviewer receives (DESIGN.md invariants 1, 4 and 9).
 
-Two hooks, installed at import:
-- the render pipeline (review/render.py) silences every word the PII detector flags (with
-  ``PII_PAD_S`` padding) and then transforms the voice (privacy/voice.py: random pitch shift and
-  McAdams coefficient per task, drawn from the OS's CSPRNG so nobody can re-derive them);
-- the projection (review/projection.py) shows a typed placeholder (``[PHONE]``…) instead of the
-  words of each PII run.
+These are the *default* steps of the render pipeline and the projection, imported directly by
+review/render.py and review/projection.py (no registration, no import side effect):
+- ``DEIDENTIFY``: silence every word the PII detector flags (with ``PII_PAD_S`` padding), then
+  transform the voice (privacy/voice.py: a McAdams coefficient per task, drawn from the OS's
+  CSPRNG so nobody can re-derive it);
+- ``pii_entities``: the projection shows a typed placeholder (``[PHONE]``…) instead of the words
+  of each PII run.
 
 Silencing comes first so the detector's word times still match the audio; the voice transform
 keeps the length, so the silenced spans stay silent.
@@ -14,14 +15,37 @@ keeps the length, so the silenced spans stay silent.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from sottovoce.audio import SAMPLE_RATE
-from sottovoce.review import projection, render
-from sottovoce.review.projection import entities_from_runs
+from sottovoce.core.audio import SAMPLE_RATE
+from sottovoce.db.models import ReviewTask
 
 PII_PAD_S = 0.1
+
+
+@dataclass
+class RenderContext:
+    """What a render step may read (the task, the hypothesis words) and record (``params``: word
+    positions and parameters, never text)."""
+
+    task: ReviewTask
+    words: list[dict]
+    params: dict = field(default_factory=dict)
+
+
+Step = Callable[[np.ndarray, RenderContext], np.ndarray]
+
+
+def entities_from_runs(runs: list, n_words: int) -> list[str | None]:
+    """Per-word entity types from (first, last, entity) runs of personal data."""
+    entities: list[str | None] = [None] * n_words
+    for first, last, entity in runs:
+        for i in range(first, min(last, n_words - 1) + 1):
+            entities[i] = entity
+    return entities
 
 
 # Presidio and spaCy cost ~300 MB and seconds to load: imported on first use, so a process that
@@ -35,7 +59,7 @@ def pii_entities(words: list[str]) -> list[str | None]:
     return entities_from_runs(pii_word_indices(words), len(words))
 
 
-def silence_pii(samples: np.ndarray, context: render.RenderContext) -> np.ndarray:
+def silence_pii(samples: np.ndarray, context: RenderContext) -> np.ndarray:
     from sottovoce.privacy.audio_redaction import silence_spans
     from sottovoce.privacy.pii_text import pii_word_indices
 
@@ -48,7 +72,7 @@ def silence_pii(samples: np.ndarray, context: render.RenderContext) -> np.ndarra
     return silence_spans(samples, SAMPLE_RATE, spans, pad_s=PII_PAD_S) if spans else samples
 
 
-def transform_voice(samples: np.ndarray, context: render.RenderContext) -> np.ndarray:
+def transform_voice(samples: np.ndarray, context: RenderContext) -> np.ndarray:
     from sottovoce.privacy.voice import anonymize
 
     rng = np.random.default_rng(secrets.randbits(128))
@@ -57,10 +81,6 @@ def transform_voice(samples: np.ndarray, context: render.RenderContext) -> np.nd
     return anonymized
 
 
-def install() -> None:
-    if silence_pii not in render.RENDER_STEPS:
-        render.RENDER_STEPS[:] = [silence_pii, transform_voice]
-    projection.PII_TAGGER[0] = pii_entities
-
-
-install()
+# The order matters: silencing first, so the detector's word times still match the audio; the
+# voice transform keeps the length, so the silenced spans stay silent.
+DEIDENTIFY: tuple[Step, ...] = (silence_pii, transform_voice)

@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy.orm import Session
 
+from sottovoce.core.services import Services
 from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.recordings.store import latest_hypothesis, open_hypothesis
-from sottovoce.services import Services
+from sottovoce.review.deidentify import entities_from_runs, pii_entities
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,6 @@ class ReviewerView:
         return asdict(self)
 
 
-# Replaces detected personal data in the words a reviewer sees; privacy/ installs the real one.
-def _no_redaction(words: list[str]) -> list[str | None]:
-    return [None] * len(words)
-
-
-PII_TAGGER = [_no_redaction]
-
-
-def entities_from_runs(runs, n_words: int) -> list[str | None]:
-    """Per-word entity types from (first, last, entity) runs of personal data."""
-    entities: list[str | None] = [None] * n_words
-    for first, last, entity in runs:
-        for i in range(first, min(last, n_words - 1) + 1):
-            entities[i] = entity
-    return entities
-
-
 def reviewer_view(services: Services, db: Session, task: ReviewTask) -> ReviewerView:
     recording = db.get(Recording, task.recording_id)
     hypothesis = latest_hypothesis(db, recording.id)
@@ -66,7 +50,7 @@ def reviewer_view(services: Services, db: Session, task: ReviewTask) -> Reviewer
     if "pii_words" in rendered:  # detected once, when the clip was rendered (review/deidentify.py)
         entities = entities_from_runs(rendered["pii_words"], len(words))
     else:
-        entities = PII_TAGGER[0]([w["word"] for w in words])
+        entities = pii_entities([w["word"] for w in words])  # always: no path skips detection
     shown: list[ReviewWord] = []
     for w, entity in zip(words, entities):
         if entity and shown and shown[-1].pii == entity:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from sottovoce.core.services import Services
 from sottovoce.db.models import Adjudication, Annotation, AudioTicket, GoldReference, ReviewTask
-from sottovoce.services import Services
 
 
 def purge_review_data(services: Services, db: Session, recording_ids: list[str]) -> dict[str, int]:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.asr.scoring import error_counts
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Conflict, InvalidInput, NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import Adjudication, Annotation, GoldReference, Recording, ReviewTask, StaffUser
-from sottovoce.errors import Conflict, InvalidInput, NotFound
-from sottovoce.learning.scoring import error_counts
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import open_annotation
-from sottovoce.services import Services
 
 GOLD = "gold-reference"
 ADJUDICATED = "adjudication"
@@ -47,10 +47,10 @@ def disagreements(services: Services, db: Session) -> list[str]:
     """Overlap groups whose two transcripts differ and that no supervisor has settled yet."""
     settled = set(db.scalars(select(Adjudication.group_id)))
     pending = []
-    for group_id, annotations in _submitted_by_group(db).items():
+    for group_id, pair in _submitted_by_group(db).items():
         if group_id in settled:
             continue
-        a, b = (open_annotation(services, db, x)["text"] for x in annotations[:2])
+        a, b = (open_annotation(services, db, x)["text"] for x in pair[:2])
         if error_counts(a, b)[0] > 0:
             pending.append(group_id)
     return pending
@@ -60,8 +60,8 @@ def reviewer_quality(services: Services, db: Session) -> list[ReviewerQuality]:
     names = dict(db.execute(select(StaffUser.id, StaffUser.name)).all())
     submitted = dict(db.execute(select(Annotation.reviewer_id, func.count()).where(Annotation.outcome == "submitted").group_by(Annotation.reviewer_id)).all())
     agreement: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for annotations in _submitted_by_group(db).values():
-        a, b = annotations[:2]
+    for pair in _submitted_by_group(db).values():
+        a, b = pair[:2]
         ta, tb = open_annotation(services, db, a)["text"], open_annotation(services, db, b)["text"]
         agreement[a.reviewer_id].append(error_counts(tb, ta))
         agreement[b.reviewer_id].append(error_counts(ta, tb))

@@ -1,41 +1,35 @@
 """Render the clip a reviewer hears, ahead of the lease, and keep it sealed until served.
 
-The pipeline turns the stored recording into what transcription needs and nothing more. Its steps
-live with their subject: privacy/ (voice anonymization, PII silencing) and forensics/ (the
-per-reviewer watermark, added when the task is leased). Each step is a function
-``(samples, context) -> samples``; ``RENDER_STEPS`` lists them in order.
+The pipeline turns the stored recording into what transcription needs and nothing more. Each step
+is a function ``(samples, context) -> samples``. De-identification (review/deidentify.py: PII
+silenced, voice transformed) is the default of ``render_task``: a process that imports only this
+module renders a de-identified clip. The only way round it is to pass
+``steps=UNSAFE_NO_DEIDENTIFICATION``, which tests of the raw pipeline do, by that name. The
+per-reviewer watermark (forensics/) is added when the clip is served.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
-import numpy as np
 from sqlalchemy.orm import Session
 
-from sottovoce.audio import SAMPLE_RATE, to_wav
+from sottovoce.core.audio import SAMPLE_RATE, to_wav
+from sottovoce.core.services import Services
 from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.recordings.store import latest_hypothesis, load_audio, open_hypothesis
-from sottovoce.services import Services
+from sottovoce.review.deidentify import DEIDENTIFY, RenderContext, Step
 
 RENDERED = "rendered-clip"
 
 
-@dataclass
-class RenderContext:
-    task: ReviewTask
-    words: list[dict]
-    params: dict = field(default_factory=dict)
+UNSAFE_NO_DEIDENTIFICATION: tuple[Step, ...] = ()  # raw voice, PII audible: tests of the pipeline only
 
 
-Step = Callable[[np.ndarray, RenderContext], np.ndarray]
-RENDER_STEPS: list[Step] = []  # filled by review/deidentify.py (imported by the app and the worker)
-
-
-def render_task(services: Services, db: Session, task: ReviewTask) -> None:
-    """Render and seal the task's clip (idempotent). The caller commits."""
+def render_task(services: Services, db: Session, task: ReviewTask, steps: Sequence[Step] = DEIDENTIFY) -> None:
+    """Render and seal the task's clip (idempotent), de-identified unless told otherwise by name.
+    The caller commits."""
     if task.rendered_blob_id:
         return
     recording = db.get(Recording, task.recording_id)
@@ -43,7 +37,7 @@ def render_task(services: Services, db: Session, task: ReviewTask) -> None:
     hypothesis = latest_hypothesis(db, recording.id)
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
     context = RenderContext(task, words)
-    for step in RENDER_STEPS:
+    for step in steps:
         samples = step(samples, context)
     # Sealed as the finished WAV, so serving it is one decryption and nothing else.
     sealed = services.keys.seal(db, task.account_id, to_wav(samples, SAMPLE_RATE), RENDERED, task.id)

@@ -19,10 +19,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Hypothesis, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
-from sottovoce.services import Services
 
 SAMPLER = Actor.system("sampler")
 

@@ -14,13 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.asr.edits import word_edits
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.db.models import Annotation, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
-from sottovoce.errors import InvalidInput
-from sottovoce.learning.adaptation import word_edits
 from sottovoce.review.projection import reviewer_view
-from sottovoce.services import Services
 
 ANNOTATION = "annotation"
 TAGS = ("accidental_activation", "not_english")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from sottovoce.errors import InvalidInput
+from sottovoce.core.errors import InvalidInput
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128

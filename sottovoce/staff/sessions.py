@@ -15,13 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
-from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import TooManyRequests, Unauthenticated
+from sottovoce.core.services import Services
+from sottovoce.core.session_tokens import digest, has_expired, touch
 from sottovoce.db.engine import serialize_on
+from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
 from sottovoce.db.types import utcnow
-from sottovoce.errors import TooManyRequests, Unauthenticated
-from sottovoce.services import Services
-from sottovoce.session_rules import digest, has_expired, touch
 from sottovoce.staff import passwords, totp
 from sottovoce.staff.users import totp_secret
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
-from sottovoce.crypto import open_sealed, seal
+from sottovoce.core.audit import Actor
+from sottovoce.core.crypto import open_sealed, seal
+from sottovoce.core.errors import Conflict, InvalidInput, NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import StaffSession, StaffUser
 from sottovoce.db.types import utcnow
-from sottovoce.errors import Conflict, InvalidInput, NotFound
-from sottovoce.services import Services
 from sottovoce.staff import passwords, totp
 from sottovoce.staff.roles import ROLES
 

@@ -14,14 +14,15 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select, text
 
-from sottovoce import housekeeping
+from sottovoce.accounts.retention import sweep as retention_sweep
+from sottovoce.core.services import Services
 from sottovoce.db.engine import pool_status
 from sottovoce.db.models import Job
-from sottovoce.periodic import Periodic
-from sottovoce.recovery import recover
-from sottovoce.retention import sweep as retention_sweep
-from sottovoce.review.jobs import sample_and_queue_renders
-from sottovoce.services import Services
+from sottovoce.jobs import housekeeping
+from sottovoce.jobs.periodic import Periodic
+from sottovoce.jobs.recovery import recover
+from sottovoce.jobs.review import sample_and_queue_renders
+from sottovoce.jobs.worker import Worker
 from sottovoce.web import errors
 from sottovoce.web.api import me as me_api
 from sottovoce.web.api import recordings
@@ -35,7 +36,6 @@ from sottovoce.web.policies import public
 from sottovoce.web.security import SecurityHeaders
 from sottovoce.web.staff import admin, audit_log, auth, home, privacy, review, supervise
 from sottovoce.web.templating import templates
-from sottovoce.worker import Worker
 
 ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router, privacy.router,
            me_api.router, me_auth.router, me_home.router, me_recordings.router, me_consent.router, me_retention.router, me_receipts.router]

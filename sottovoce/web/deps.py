@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from sottovoce.accounts import authenticate_device
+from sottovoce.accounts.registry import authenticate_device
+from sottovoce.core.errors import Unauthenticated
+from sottovoce.core.services import Services
 from sottovoce.db.models import Device
-from sottovoce.errors import Unauthenticated
-from sottovoce.services import Services
 
 
 def get_services(request: Request) -> Services:

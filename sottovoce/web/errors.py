@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sottovoce.errors import DatabaseBusy, SottovoceError, Unauthenticated
+from sottovoce.core.errors import DatabaseBusy, SottovoceError, Unauthenticated
 from sottovoce.web.templating import templates
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from sottovoce.errors import InvalidInput, TooLarge
+from sottovoce.core.errors import InvalidInput, TooLarge
 from sottovoce.web.upload_limits import within_deadline
 
 

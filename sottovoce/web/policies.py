@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.accounts import signin as account_signin
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Forbidden, SottovoceError
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, AccountSession, Device, StaffSession, StaffUser
-from sottovoce.errors import Forbidden, SottovoceError
-from sottovoce.holder import signin as account_signin
-from sottovoce.services import Services
 from sottovoce.staff import sessions as staff_sessions
 from sottovoce.web.deps import current_device, get_db, get_services
 

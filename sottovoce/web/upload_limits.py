@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
-from sottovoce.errors import SottovoceError, TooManyRequests
+from sottovoce.core.errors import SottovoceError, TooManyRequests
 
 
 class RequestTimeout(SottovoceError):
@@ -55,6 +55,6 @@ async def within_deadline(stream: AsyncIterator[bytes], total_s: float) -> Async
             chunk = await asyncio.wait_for(iterator.__anext__(), timeout=left)
         except StopAsyncIteration:
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise RequestTimeout(f"the upload was not received within {total_s:g} s") from None
         yield chunk

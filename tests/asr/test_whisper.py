@@ -3,10 +3,10 @@
 import pytest
 
 from sottovoce.db.models import Recording
+from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.recordings.store import describe, get_recording
-from sottovoce.worker import drain
 from tests.conftest import demo_clip, noise_samples, wav_bytes
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_recognizer_failure_marks_the_recording_failed(services, device, monkeyp
 
 def test_alternatives_are_the_beam_search_with_transcribe_s_word_times(services):
     from sottovoce.asr.whisper import WhisperRecognizer
-    from sottovoce.audio import decode
+    from sottovoce.core.audio import decode
 
     samples = decode(demo_clip("what-s-the-temperature-of-the-ecobee.wav"), 60)
     beam = WhisperRecognizer(services.recognizer.model_path, cpu_threads=2, beam_size=4)
@@ -78,7 +78,7 @@ def test_alternatives_are_the_beam_search_with_transcribe_s_word_times(services)
 def test_speech_longer_than_one_window_gets_the_single_transcript(services):
     import numpy as np
 
-    from sottovoce.audio import decode
+    from sottovoce.core.audio import decode
 
     clip = decode(demo_clip("lock-the-front-door.wav"), 60)
     samples = np.concatenate([clip] * (1 + int(32 * 16_000 / len(clip))))
@@ -87,9 +87,9 @@ def test_speech_longer_than_one_window_gets_the_single_transcript(services):
 
 
 def test_worker_uses_the_active_version_s_alternatives(services, device):
+    from sottovoce.db.types import utcnow
     from sottovoce.learning import registry
     from sottovoce.learning.adaptation import learn
-    from sottovoce.db.types import utcnow
 
     pairs = [("lock the front door", "lock the front door"), ("lock the back door", "lock the back door")] * 2
     with services.sessions() as db:

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from sottovoce.audit import Actor
-from sottovoce.consent import HUMAN_REVIEW, set_consent
+from sottovoce.accounts.consent import HUMAN_REVIEW, set_consent
+from sottovoce.core.audit import Actor
 from sottovoce.db.models import Account, Annotation, ReviewTask
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import open_annotation

@@ -8,7 +8,6 @@ import sys
 
 import soundfile
 
-from sottovoce.review import deidentify  # noqa: F401
 from sottovoce.review.sampler import create_tasks
 from sottovoce.staff.roles import REVIEWER
 from tests.conftest import demo_clip, encode, sign_in

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter, resample_poly
 
+from sottovoce.forensics import watermark as wm
 from sottovoce.forensics.watermark import (
     PERIOD,
     Mark,
@@ -23,7 +24,6 @@ from sottovoce.forensics.watermark import (
     embed,
     trace,
 )
-from sottovoce.forensics import watermark as wm
 
 RATE = 16_000
 KEY = b"test-key-0123456789abcdef"

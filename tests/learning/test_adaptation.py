@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from sottovoce.asr.scoring import wer
 from sottovoce.learning.adaptation import Adaptation, learn, learn_rewrites, score_rule, word_edits
-from sottovoce.learning.scoring import wer
 
 # A recognizer that keeps writing "ollie" for the wake word and "we mo" for the plug brand,
 # across different sentences, plus one-off mistakes that should not become rules.
@@ -243,8 +243,8 @@ def test_learn_is_deterministic_quiet_and_strict_about_options(capsys):
 @pytest.mark.slow
 def test_learned_hotwords_decode_with_the_real_recognizer():
     from sottovoce.asr.whisper import WhisperRecognizer
-    from sottovoce.audio import decode
-    from sottovoce.settings import Settings
+    from sottovoce.core.audio import decode
+    from sottovoce.core.settings import Settings
 
     clip = Path(__file__).parent.parent.parent / "sottovoce" / "demo" / "clips" / "set-a-timer-for-5-minutes.wav"
     samples = decode(clip.read_bytes(), max_duration_s=60)

@@ -6,12 +6,12 @@ import json
 import pytest
 from sqlalchemy import select
 
-from sottovoce.audit import Actor, OPERATOR
+from sottovoce.core.audit import OPERATOR, Actor
+from sottovoce.core.errors import Conflict
 from sottovoce.db.models import DatasetItem, ModelVersion
-from sottovoce.errors import Conflict
 from sottovoce.learning import dataset, registry
 from sottovoce.learning.export import export
-from sottovoce.review import tasks as leases
+from sottovoce.review import leases as leases
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import Submission, submit
 
@@ -83,7 +83,7 @@ def test_promotion_refuses_a_worse_candidate(services):
 
 def delete_one_training_recording(services, made, snapshot_id: str) -> str:
     """Deletes, as its account holder would, one recording of the snapshot's train split."""
-    from sottovoce.deletion import delete_recordings
+    from sottovoce.accounts.deletion import delete_recordings
 
     with services.sessions() as db:
         recording = db.scalar(select(DatasetItem.recording_id).where(DatasetItem.snapshot_id == snapshot_id, DatasetItem.split == "train"))
@@ -164,7 +164,7 @@ def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
 
 
 def test_sealed_params_are_bound_to_their_version(services):
-    from sottovoce.crypto import IntegrityFailure
+    from sottovoce.core.crypto import IntegrityFailure
 
     with services.sessions() as db:
         one = learned_from_canary(services, db, "snap")
@@ -180,7 +180,7 @@ def test_sealed_params_are_bound_to_their_version(services):
 
 
 def test_only_the_empty_base_version_may_be_unsealed(services):
-    from sottovoce.crypto import IntegrityFailure
+    from sottovoce.core.crypto import IntegrityFailure
 
     with services.sessions() as db:
         version = registry.add_candidate(services, db, {}, "snap")
@@ -199,7 +199,7 @@ def test_deletion_strips_learned_text_from_every_version_trained_on_it(services,
         older.status = registry.RETIRED
         current = learned_from_canary(services, db, snap.id)
         db.commit()
-    train_recording = delete_one_training_recording(services, made, snap.id)
+    delete_one_training_recording(services, made, snap.id)
     with services.sessions() as db:
         for version_id, status in ((older.id, "retired"), (current.id, "needs_retrain")):
             version = db.get(ModelVersion, version_id)

@@ -7,14 +7,14 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from sottovoce.audit import Actor
 from sottovoce.cli import app
+from sottovoce.core.audit import Actor
+from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
-from sottovoce.review import tasks as leases
+from sottovoce.review import leases as leases
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import Submission, submit
-from sottovoce.worker import drain
 from tests.conftest import DEMO_CLIPS
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def test_dataset_adapt_evaluate_promote(services, settings, env_for, make_accoun
     assert code == 0, err
     snapshot = json.loads(out)
     assert snapshot["train"] + snapshot["eval"] == len(references)
-    assert not ({l["recording"] for l in snapshot["lineage"] if l["split"] == "train"} & {l["recording"] for l in snapshot["lineage"] if l["split"] == "eval"})
+    assert not ({e["recording"] for e in snapshot["lineage"] if e["split"] == "train"} & {e["recording"] for e in snapshot["lineage"] if e["split"] == "eval"})
 
     code, out, err = cli("learn", "adapt", "--json")
     if snapshot["train"] < 4:

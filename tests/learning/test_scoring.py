@@ -2,7 +2,7 @@
 
 import pytest
 
-from sottovoce.learning.scoring import align, error_counts, normalize, top_confusions, wer
+from sottovoce.asr.scoring import align, error_counts, normalize, top_confusions, wer
 
 
 def test_normalize_removes_formatting_differences():

@@ -1,14 +1,14 @@
 """The privacy dashboard and its JSON API: recordings, playback, human listens, consent, retention."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from sottovoce import consent
-from sottovoce.audio import from_pcm16
-from sottovoce.audit import Actor
+from sottovoce.accounts import consent
+from sottovoce.core.audio import from_pcm16
+from sottovoce.core.audit import Actor
 from sottovoce.db.models import Account, AuditEvent, ConsentChange, ReviewTask
 from sottovoce.recordings.store import load_audio
 from tests.holders import add_task, listen, new_holder, record, sign_in_holder
@@ -28,7 +28,7 @@ def client(app_client, services, holder):
 
 
 def test_dashboard_lists_recordings_with_date_device_transcript_and_player(client, services, holder):
-    when = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     recording = record(services, holder.device, "please lock the garage", captured_at=when)
     page = client.get("/me/", headers=HTML)
     assert page.status_code == 200
@@ -131,7 +131,7 @@ def test_pages_have_no_inline_script_or_style(client, services, holder):
 
 
 def test_recordings_are_paged_newest_first(client, services, holder):
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(53):
         record(services, holder.device, f"utterance{i}", captured_at=start + timedelta(hours=i), seconds=0.2)
     first = client.get("/api/v1/me/recordings").json()

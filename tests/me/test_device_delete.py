@@ -1,6 +1,6 @@
 """The device API's "delete what I just said": DELETE /api/v1/recordings/last and ?since=."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -41,7 +41,7 @@ def test_delete_last_removes_this_devices_latest_recording_only(app_client, serv
 
 
 def test_delete_since_removes_recordings_captured_since_then(app_client, services, holder):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = record(services, holder.device, captured_at=now - timedelta(hours=2))
     recent = [record(services, holder.device, captured_at=now - timedelta(minutes=m)) for m in (9, 3)]
     since = (now - timedelta(minutes=10)).isoformat()

@@ -68,8 +68,8 @@ def test_b_lists_exports_and_bulk_deletes_only_its_own(app_client, services, a_a
 
 def test_cascade_ignores_ids_of_another_account(services):
     """Defence in depth: even a caller that passes a foreign id cannot delete across accounts."""
-    from sottovoce.audit import OPERATOR
-    from sottovoce.deletion import delete_recordings
+    from sottovoce.accounts.deletion import delete_recordings
+    from sottovoce.core.audit import OPERATOR
 
     a, b = new_holder(services), new_holder(services)
     a_rec, b_rec = record(services, a.device), record(services, b.device)
@@ -82,7 +82,7 @@ def test_cascade_ignores_ids_of_another_account(services):
 
 def test_a_device_deletes_only_its_own_recordings(app_client, services):
     a, b = new_holder(services), new_holder(services)
-    a_rec, b_rec = record(services, a.device), record(services, b.device)
+    a_rec, _ = record(services, a.device), record(services, b.device)
     response = app_client.delete("/api/v1/recordings/last", headers={"Authorization": f"Bearer {b.token}"})
     assert response.status_code == 200 and response.json()["deleted"] == 1
     again = app_client.delete("/api/v1/recordings/last", headers={"Authorization": f"Bearer {b.token}"})

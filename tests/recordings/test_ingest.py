@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from sottovoce.errors import InvalidAudio, InvalidInput, NotFound, TooLarge
+from sottovoce.core.errors import InvalidAudio, InvalidInput, NotFound, TooLarge
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.recordings.store import describe, get_recording, load_audio

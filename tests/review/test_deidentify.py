@@ -2,14 +2,12 @@
 voice, and no identifier anywhere (canary test over every reviewer route)."""
 
 import io
-import json
 import re
 
 import numpy as np
-import pytest
 import soundfile
 
-from sottovoce.audio import SAMPLE_RATE
+from sottovoce.core.audio import SAMPLE_RATE
 from sottovoce.db.models import ReviewTask
 from sottovoce.recordings.store import get_recording, load_audio
 from sottovoce.review import deidentify  # noqa: F401  (installs the steps under test)
@@ -60,7 +58,7 @@ CANARY = "QUOKKA9931"
 
 def test_no_identifier_reaches_a_reviewer(app_client, make_staff, services, make_account, make_recording):
     """Canary strings in the account name, device serial and name; walk every reviewer route."""
-    from sottovoce.accounts import add_device, create_account
+    from sottovoce.accounts.registry import add_device, create_account
 
     with services.sessions() as db:
         account = create_account(db, services.keys, f"{CANARY}-account", consent_review=True)

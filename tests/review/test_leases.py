@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from sottovoce.audit import Actor
-from sottovoce.consent import HUMAN_REVIEW, set_consent
+from sottovoce.accounts.consent import HUMAN_REVIEW, set_consent
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Conflict, Forbidden, NotFound
 from sottovoce.db.models import Account, ReviewTask
 from sottovoce.db.types import utcnow
-from sottovoce.errors import Conflict, Forbidden, NotFound
-from sottovoce.review import tasks as leases
+from sottovoce.review import leases as leases
 from sottovoce.review.sampler import create_tasks
 
 
@@ -80,8 +80,7 @@ def test_overlap_tasks_go_to_two_different_reviewers(services, queued):
 
 
 def test_withdrawing_consent_pulls_queued_and_leased_tasks_at_once(services, queued):
-    account, _ = queued()
-    queued_account, _ = account, None
+    queued()
     queued()  # another account's task stays
     task_id = lease(services, "r1")
     with services.sessions() as db:

@@ -3,11 +3,11 @@
 import pytest
 from sqlalchemy import select
 
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Conflict
 from sottovoce.db.models import AuditEvent, ReviewTask
-from sottovoce.errors import Conflict
+from sottovoce.review import leases as leases
 from sottovoce.review import quality
-from sottovoce.review import tasks as leases
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import Submission, submit
 from sottovoce.staff.roles import REVIEWER, SUPERVISOR

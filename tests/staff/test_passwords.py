@@ -1,8 +1,7 @@
 import pytest
 
-from sottovoce.errors import InvalidInput
+from sottovoce.core.errors import InvalidInput
 from sottovoce.staff.passwords import check_policy, hash_password, verify_password
-
 
 
 @pytest.mark.asvs("V6.2.1", "V6.2.4", "V6.2.11")

@@ -3,7 +3,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from sottovoce.accounts import revoke_device
+from sottovoce.accounts.registry import revoke_device
 from sottovoce.web.app import create_app
 from tests.conftest import demo_clip, noise_samples, wav_bytes
 from tests.helpers import counts

@@ -13,9 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sottovoce.audit import verify
-from sottovoce.db.models import AuditEvent, LoginAttempt, ReviewTask
-from sottovoce.errors import Unauthenticated, TooManyRequests
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import verify
+from sottovoce.core.errors import TooManyRequests, Unauthenticated
+from sottovoce.db.models import AuditEvent, LoginAttempt
 from sottovoce.review.render import render_task
 from sottovoce.review.sampler import create_tasks
 from sottovoce.staff import sessions as staff_sessions
@@ -113,7 +114,7 @@ def test_reviewers_and_uploaders_at_once_neither_fail_nor_stall(services, make_s
 
 
 def test_audit_appends_from_many_threads_keep_one_chain(services):
-    from sottovoce.audit import Actor
+    from sottovoce.core.audit import Actor
 
     def append(i):
         with services.sessions() as db:
@@ -172,8 +173,8 @@ def test_a_name_guessed_from_everywhere_hits_the_global_backstop(services, make_
 def test_old_sign_in_attempts_are_forgotten_by_housekeeping(services, make_staff):
     from datetime import timedelta
 
-    from sottovoce import housekeeping
     from sottovoce.db.types import utcnow
+    from sottovoce.jobs import housekeeping
 
     with services.sessions() as db:
         db.add(LoginAttempt(name="x" * 64, client_addr="192.0.2.1", at=utcnow() - timedelta(days=3), success=False))
@@ -248,11 +249,10 @@ def test_a_device_gets_at_most_its_cap_of_uploads_in_flight(services, live_serve
 
 
 def test_pool_exhaustion_answers_503_with_retry_after(tmp_path, database_url, device_and_token):
-    from sottovoce.services import Services
-    from sottovoce.settings import Settings
+    from sottovoce.core.settings import Settings
 
     settings = Settings(home=tmp_path / "small", database_url=database_url, asr_workers=0, db_pool_size=1, db_pool_timeout_s=0.3)
-    services = Services.open(settings)
+    services = open_services(settings)
     try:
         client = TestClient(create_app(services, run_worker=False))
         held = [services.engine.connect() for _ in range(2)]  # pool_size 1 + overflow 1: all taken

@@ -4,6 +4,7 @@ headers."""
 
 import json
 import secrets
+from datetime import UTC
 
 import pytest
 
@@ -28,9 +29,9 @@ def test_capture_times_out_of_range_or_far_in_the_past_are_refused(app_client, d
 
 
 def test_a_recent_capture_time_is_kept(app_client, device_and_token):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    when = (datetime.now(timezone.utc) - timedelta(days=2)).isoformat()
+    when = (datetime.now(UTC) - timedelta(days=2)).isoformat()
     assert upload(app_client, device_and_token[1], {"captured_at": when}).status_code == 202
 
 

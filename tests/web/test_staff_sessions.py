@@ -144,7 +144,7 @@ def test_one_time_password_must_be_changed_first(app_client, make_staff):
 
 @pytest.mark.asvs("V7.4.2")
 def test_disabling_a_member_ends_their_sessions(app_client, make_staff, services):
-    from sottovoce.audit import OPERATOR
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.staff.users import disable_staff
 
     staff = make_staff(REVIEWER)

@@ -12,15 +12,15 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from sottovoce import consent
-from sottovoce.audio import to_wav
-from sottovoce.deletion import delete_recordings
-from sottovoce.errors import InvalidInput
-from sottovoce.export import start_export
-from sottovoce.holder import view
+from sottovoce.accounts import consent
+from sottovoce.accounts import dashboard as view
+from sottovoce.accounts.data_export import start_export
+from sottovoce.accounts.deletion import delete_recordings
+from sottovoce.accounts.retention import set_retention
+from sottovoce.core.audio import to_wav
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording, load_audio
-from sottovoce.retention import set_retention
-from sottovoce.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import AccountPrincipal, account_holder
 

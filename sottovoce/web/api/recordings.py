@@ -11,17 +11,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.accounts.dashboard import parse_instant
+from sottovoce.accounts.deletion import delete_recordings
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import InvalidInput, NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import Device, Recording
-from sottovoce.deletion import delete_recordings
-from sottovoce.errors import InvalidInput, NotFound
-from sottovoce.holder.view import parse_instant
 from sottovoce.recordings.ingest import ingest_and_commit
 from sottovoce.recordings.metadata import parse_metadata
-from sottovoce.services import Services
 from sottovoce.web.deps import get_db, get_services
-from sottovoce.web.policies import device as device_policy
 from sottovoce.web.multipart import read_multipart
+from sottovoce.web.policies import device as device_policy
 from sottovoce.web.upload_limits import DeviceSlots
 
 router = APIRouter(prefix="/api/v1/recordings", tags=["device"])

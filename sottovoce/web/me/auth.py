@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.errors import Forbidden, Unauthenticated
-from sottovoce.holder import signin
-from sottovoce.services import Services
+from sottovoce.accounts import signin
+from sottovoce.core.errors import Forbidden, Unauthenticated
+from sottovoce.core.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.me import render
 from sottovoce.web.policies import ACCOUNT_COOKIE, AccountPrincipal, account_holder, public

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from sottovoce import consent
-from sottovoce.errors import InvalidInput
-from sottovoce.services import Services
+from sottovoce.accounts import consent
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import AccountPrincipal, account_holder
 

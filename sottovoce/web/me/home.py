@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.holder import view
-from sottovoce.services import Services
+from sottovoce.accounts import dashboard as view
+from sottovoce.core.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.me import render
 from sottovoce.web.policies import AccountPrincipal, account_holder

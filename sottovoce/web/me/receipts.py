@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.holder import view
+from sottovoce.accounts import dashboard as view
 from sottovoce.web.deps import get_db
 from sottovoce.web.me import render
 from sottovoce.web.policies import AccountPrincipal, account_holder

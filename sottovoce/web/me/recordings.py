@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.deletion import delete_recordings
-from sottovoce.errors import InvalidInput
-from sottovoce.holder import view
+from sottovoce.accounts import dashboard as view
+from sottovoce.accounts.deletion import delete_recordings
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording
-from sottovoce.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.me import render
 from sottovoce.web.policies import AccountPrincipal, account_holder

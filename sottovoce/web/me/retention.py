@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.retention import set_retention
-from sottovoce.services import Services
+from sottovoce.accounts.retention import set_retention
+from sottovoce.core.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import AccountPrincipal, account_holder
 

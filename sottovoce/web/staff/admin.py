@@ -5,9 +5,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.db.models import StaffUser
-from sottovoce.errors import InvalidInput
-from sottovoce.services import Services
 from sottovoce.staff.roles import ADMIN
 from sottovoce.staff.users import disable_staff
 from sottovoce.web.deps import get_db, get_services

@@ -5,9 +5,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import verify
+from sottovoce.core.audit import verify
+from sottovoce.core.services import Services
 from sottovoce.db.models import AuditEvent
-from sottovoce.services import Services
 from sottovoce.staff.roles import PRIVACY_OFFICER
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import StaffPrincipal, staff

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.errors import Forbidden, InvalidInput, TooManyRequests, Unauthenticated
-from sottovoce.services import Services
+from sottovoce.core.errors import Forbidden, InvalidInput, TooManyRequests, Unauthenticated
+from sottovoce.core.services import Services
 from sottovoce.staff import sessions as staff_sessions
 from sottovoce.staff.users import change_password
 from sottovoce.web.deps import get_db, get_services

@@ -5,9 +5,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce import abuse, breakglass
+from sottovoce.core.services import Services
 from sottovoce.db.models import Alert, StaffUser
-from sottovoce.services import Services
+from sottovoce.staff import abuse, breakglass
 from sottovoce.staff.roles import PRIVACY_OFFICER
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import StaffPrincipal, staff

@@ -15,15 +15,14 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sottovoce import abuse
-from sottovoce.errors import Conflict, SottovoceError, TooManyRequests
+from sottovoce.core.errors import Conflict, SottovoceError, TooManyRequests
+from sottovoce.core.services import Services
 from sottovoce.forensics.tracing import mark_wav
-import sottovoce.review.deidentify  # noqa: F401  (reviewers only ever get de-identified views)
-from sottovoce.review import tasks as task_leases
+from sottovoce.review import leases as task_leases
 from sottovoce.review.projection import reviewer_view
 from sottovoce.review.render import rendered_wav
 from sottovoce.review.submissions import Submission, skip, stop_sensitive, submit
-from sottovoce.services import Services
+from sottovoce.staff import abuse
 from sottovoce.staff.roles import REVIEWER
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import StaffPrincipal, staff

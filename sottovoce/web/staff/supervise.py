@@ -5,9 +5,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from sottovoce.core.services import Services
 from sottovoce.learning import monitoring
 from sottovoce.review import quality
-from sottovoce.services import Services
 from sottovoce.staff.roles import SUPERVISOR
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import StaffPrincipal, staff

@@ -15,7 +15,7 @@ class Periodic:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"sottovoce-{name}", daemon=True)
 
-    def start(self) -> "Periodic":
+    def start(self) -> Periodic:
         self._thread.start()
         return self
 

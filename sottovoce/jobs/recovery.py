@@ -13,9 +13,9 @@ import time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sottovoce.accounts.deletion import resume_pending_deletions
+from sottovoce.core.services import Services
 from sottovoce.db.models import Job, Recording, ReviewTask
-from sottovoce.deletion import resume_pending_deletions
-from sottovoce.services import Services
 
 # Every column that holds a blob id. A later table that stores blobs adds its column here.
 BLOB_COLUMNS = [Recording.audio_blob_id, ReviewTask.rendered_blob_id]

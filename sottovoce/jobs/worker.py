@@ -3,7 +3,8 @@
 A job is claimed with a conditional UPDATE (queued -> running), which is atomic on SQLite and
 PostgreSQL alike, so several workers (threads or processes) never run one job twice at once. After
 a crash, recovery.py puts 'running' jobs back in the queue; every handler is idempotent.
-Handlers take ids, open their own session and stay thin (the work lives in domain modules).
+Handlers are plain functions listed in the composition root (app_services.py) and reach the
+worker through ``services.job_handlers``; they take ids, open their own session and stay thin.
 """
 
 from __future__ import annotations
@@ -14,34 +15,24 @@ from collections.abc import Callable
 
 from sqlalchemy import select, update
 
+from sottovoce.core.services import Services
+from sottovoce.db.enums import JobStatus
 from sottovoce.db.models import Job
 from sottovoce.db.types import utcnow
-from sottovoce.services import Services
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Services, str], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        HANDLERS[kind] = fn
-        return fn
-
-    return register
 
 
 def claim_next(services: Services, kinds: list[str] | None = None) -> Job | None:
     with services.sessions() as db:
-        query = select(Job.id).where(Job.status == "queued").order_by(Job.created_at).limit(5)
+        query = select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.created_at).limit(5)
         if kinds:
             query = query.where(Job.kind.in_(kinds))
         for job_id in db.scalars(query).all():
             claimed = db.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == "queued")
-                .values(status="running", attempts=Job.attempts + 1, updated_at=utcnow())
+                .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, updated_at=utcnow())
             )
             db.commit()
             if claimed.rowcount == 1:
@@ -50,14 +41,12 @@ def claim_next(services: Services, kinds: list[str] | None = None) -> Job | None
 
 
 def run_job(services: Services, job: Job) -> None:
-    import sottovoce.handlers  # noqa: F401  (registers the handlers; imported late to avoid a cycle)
-
-    status, error = "done", None
+    status, error = JobStatus.DONE, None
     try:
-        HANDLERS[job.kind](services, job.subject_id)
+        services.job_handlers[job.kind](services, job.subject_id)
     except Exception as exc:  # a failed job is recorded, never lost; the reason holds no content
         log.exception("job %s (%s) failed", job.id, job.kind)
-        status, error = "failed", f"{type(exc).__name__}"
+        status, error = JobStatus.FAILED, f"{type(exc).__name__}"
     with services.sessions() as db:
         db.execute(update(Job).where(Job.id == job.id).values(status=status, error=error, updated_at=utcnow()))
         db.commit()

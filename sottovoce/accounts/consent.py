@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, ConsentChange, ReviewTask
-from sottovoce.errors import InvalidInput
-from sottovoce.services import Services
 
 HUMAN_REVIEW = "human_review"
 TRAINING = "training"

@@ -9,8 +9,9 @@ aggregate to show.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import jiwer
 from whisper_normalizer.english import EnglishTextNormalizer

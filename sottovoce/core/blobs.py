@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from sottovoce.errors import NotFound
+from sottovoce.core.errors import NotFound
 
 
 def new_blob_id() -> str:

@@ -27,9 +27,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.audio import from_pcm16, to_wav
-from sottovoce.audit import Actor
-from sottovoce.crypto import open_sealed
+from sottovoce.accounts.dashboard import account_summary, human_listens
+from sottovoce.accounts.deletion import receipt_dict, receipts_of
+from sottovoce.core.audio import from_pcm16, to_wav
+from sottovoce.core.audit import Actor
+from sottovoce.core.crypto import open_sealed
+from sottovoce.core.errors import NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import (
     Account,
     Adjudication,
@@ -42,11 +46,7 @@ from sottovoce.db.models import (
     Recording,
 )
 from sottovoce.db.types import utcnow
-from sottovoce.deletion import receipt_dict, receipts_of
-from sottovoce.errors import NotFound
-from sottovoce.holder.view import account_summary, human_listens
 from sottovoce.recordings.store import AUDIO, HYPOTHESIS, hypothesis_labels
-from sottovoce.services import Services
 
 FORMAT = "sottovoce-export-v1"
 BATCH = 100

@@ -12,10 +12,10 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.crypto import KeyRing
+from sottovoce.core.crypto import KeyRing
+from sottovoce.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from sottovoce.db.models import Account, Device
 from sottovoce.db.types import utcnow
-from sottovoce.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 RETENTION_CHOICES = ("3m", "18m", "forever")
 TOKEN_PREFIX = "svd_"

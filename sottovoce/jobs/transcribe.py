@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from sottovoce.core.services import Services
+from sottovoce.db.enums import RecordingStatus
 from sottovoce.db.models import Recording
 from sottovoce.learning.registry import active_params, recognize
-from sottovoce.recordings.ingest import TRANSCRIBE
 from sottovoce.recordings.store import add_hypothesis, load_audio
-from sottovoce.services import Services
-from sottovoce.worker import handler
 
 
-@handler(TRANSCRIBE)
 def transcribe_recording(services: Services, recording_id: str) -> None:
     with services.sessions() as db:
         recording = db.get(Recording, recording_id)
-        if recording is None or recording.status != "pending":
+        if recording is None or recording.status != RecordingStatus.PENDING:
             return  # deleted meanwhile, or already done by an earlier attempt
         samples = load_audio(services, db, recording)
     version_id, params = active_params(services)
@@ -24,14 +22,14 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
         with services.sessions() as db:
             recording = db.get(Recording, recording_id)
             if recording is not None:
-                recording.status = "failed"
+                recording.status = RecordingStatus.FAILED
                 recording.failure_reason = f"recognizer error: {type(exc).__name__}"
                 db.commit()
         raise
     with services.sessions() as db:
         recording = db.get(Recording, recording_id)
-        if recording is None or recording.status != "pending":
+        if recording is None or recording.status != RecordingStatus.PENDING:
             return
         add_hypothesis(services, db, recording, transcript, source="local", version_id=version_id)
-        recording.status = "transcribed"
+        recording.status = RecordingStatus.TRANSCRIBED
         db.commit()

@@ -23,13 +23,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.accounts import RETENTION_CHOICES
-from sottovoce.audit import Actor
+from sottovoce.accounts.deletion import delete_recordings, scrub_now
+from sottovoce.accounts.registry import RETENTION_CHOICES
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import InvalidInput
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Recording
 from sottovoce.db.types import utcnow
-from sottovoce.deletion import delete_recordings, scrub_now
-from sottovoce.errors import InvalidInput
-from sottovoce.services import Services
 
 MONTHS = {"3m": 3, "18m": 18, "forever": None}
 LABELS = {"3m": "3 months", "18m": "18 months", "forever": "until I delete them"}

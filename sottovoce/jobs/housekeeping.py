@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sottovoce.services import Services
+from sottovoce.core.services import Services
 from sottovoce.staff.sessions import forget_old_attempts
 
 EVERY_S = 60.0

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sottovoce.errors import IntegrityFailure, NotFound
+from sottovoce.core.errors import IntegrityFailure, NotFound
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -58,7 +58,7 @@ class MasterKey:
         self._key = key
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "MasterKey":
+    def load_or_create(cls, path: Path) -> MasterKey:
         if path.exists():
             mode = path.stat().st_mode & 0o777
             if mode & 0o077:

@@ -4,32 +4,31 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sottovoce.core.services import Services
+from sottovoce.db.enums import JobKind, TaskStatus
 from sottovoce.db.models import Job, ReviewTask
 from sottovoce.review.render import render_task
 from sottovoce.review.sampler import sample
-from sottovoce.services import Services
-from sottovoce.worker import handler
 
-RENDER = "render_task"
+RENDER = JobKind.RENDER
 
 
 def sample_and_queue_renders(services: Services, limit: int | None = None) -> dict:
     """Run the sampler once and queue a render job for every new task (one transaction)."""
     with services.sessions() as db:
-        before = set(db.scalars(select(ReviewTask.id).where(ReviewTask.status == "queued", ReviewTask.rendered_blob_id.is_(None))))
+        before = set(db.scalars(select(ReviewTask.id).where(ReviewTask.status == TaskStatus.QUEUED, ReviewTask.rendered_blob_id.is_(None))))
         report = sample(services, db, limit=limit)
         db.flush()
-        new = set(db.scalars(select(ReviewTask.id).where(ReviewTask.status == "queued", ReviewTask.rendered_blob_id.is_(None)))) - before
+        new = set(db.scalars(select(ReviewTask.id).where(ReviewTask.status == TaskStatus.QUEUED, ReviewTask.rendered_blob_id.is_(None)))) - before
         db.add_all(Job(kind=RENDER, subject_id=task_id) for task_id in new)
         db.commit()
     return report.as_dict()
 
 
-@handler(RENDER)
 def render_queued_task(services: Services, task_id: str) -> None:
     with services.sessions() as db:
         task = db.get(ReviewTask, task_id)
-        if task is None or task.status not in ("queued", "leased") or task.rendered_blob_id:
+        if task is None or task.status not in (TaskStatus.QUEUED, TaskStatus.LEASED) or task.rendered_blob_id:
             return  # withdrawn, deleted or already rendered meanwhile
         render_task(services, db, task)
         db.commit()

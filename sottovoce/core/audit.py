@@ -33,7 +33,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -44,8 +44,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sottovoce.core.errors import AuditUnavailable, DatabaseBusy
 from sottovoce.db.models import AuditEvent, AuditHead
-from sottovoce.errors import AuditUnavailable, DatabaseBusy
 
 DOMAIN = b"sottovoce-audit-v1\x00"
 GENESIS = "0" * 64
@@ -59,7 +59,7 @@ class Actor:
     role: str  # reviewer | supervisor | privacy_officer | admin | account | device | system | operator
 
     @classmethod
-    def system(cls, name: str = "system") -> "Actor":
+    def system(cls, name: str = "system") -> Actor:
         return cls(name, "system")
 
 
@@ -79,7 +79,7 @@ def chain_hash(prev_hash: str, seq: int, payload: bytes) -> str:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class AuditLog:
@@ -279,8 +279,8 @@ def verify(db: Session, checkpoint_file: Path, public_key_pem: bytes | None, bat
     if checkpoints:
         newest = max(checkpoints, key=lambda c: c["seq"])
         result.newest_checkpoint_seq = newest["seq"]
-        taken = datetime.strptime(newest["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
-        result.newest_checkpoint_age_s = round((datetime.now(timezone.utc) - taken).total_seconds(), 1)
+        taken = datetime.strptime(newest["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        result.newest_checkpoint_age_s = round((datetime.now(UTC) - taken).total_seconds(), 1)
     return result
 
 

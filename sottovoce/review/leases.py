@@ -18,12 +18,13 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from sottovoce.core.errors import Conflict, Forbidden, NotFound
+from sottovoce.core.services import Services
+from sottovoce.db.enums import TaskStatus
 from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
-from sottovoce.errors import Conflict, Forbidden, NotFound
-from sottovoce.services import Services
 
-OPEN = ("queued", "leased")
+OPEN = (TaskStatus.QUEUED, TaskStatus.LEASED)
 
 
 def _digest(token: str) -> str:
@@ -32,22 +33,22 @@ def _digest(token: str) -> str:
 
 def _available(now):
     """Queued, or leased but expired."""
-    return or_(ReviewTask.status == "queued", and_(ReviewTask.status == "leased", ReviewTask.lease_expires_at < now))
+    return or_(ReviewTask.status == TaskStatus.QUEUED, and_(ReviewTask.status == TaskStatus.LEASED, ReviewTask.lease_expires_at < now))
 
 
 def requeue_expired(db: Session, now) -> None:
     """Expired leases go back to the queue (checked lazily, at the next lease; no sweeper needed)."""
     db.execute(
         update(ReviewTask)
-        .where(ReviewTask.status == "leased", ReviewTask.lease_expires_at < now)
-        .values(status="queued", lease_holder=None, lease_expires_at=None)
+        .where(ReviewTask.status == TaskStatus.LEASED, ReviewTask.lease_expires_at < now)
+        .values(status=TaskStatus.QUEUED, lease_holder=None, lease_expires_at=None)
     )
 
 
 def current_lease(db: Session, reviewer_id: str) -> ReviewTask | None:
     now = utcnow()
     return db.scalar(
-        select(ReviewTask).where(ReviewTask.lease_holder == reviewer_id, ReviewTask.status == "leased", ReviewTask.lease_expires_at >= now).limit(1)
+        select(ReviewTask).where(ReviewTask.lease_holder == reviewer_id, ReviewTask.status == TaskStatus.LEASED, ReviewTask.lease_expires_at >= now).limit(1)
     )
 
 
@@ -72,7 +73,7 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
     query = (
         select(ReviewTask.id)
         .join(Account, Account.id == ReviewTask.account_id)
-        .where(ReviewTask.status == "queued", Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen))
+        .where(ReviewTask.status == TaskStatus.QUEUED, Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen))
         .order_by(ReviewTask.priority.desc())  # walks ix_review_tasks_queue (status, priority) backwards
         .limit(8)
     )
@@ -80,8 +81,8 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
         # Conditional update: two reviewers asking at once cannot both win the same task.
         claimed = db.execute(
             update(ReviewTask)
-            .where(ReviewTask.id == task_id, ReviewTask.status == "queued")
-            .values(status="leased", lease_holder=reviewer_id, lease_expires_at=lease_until)
+            .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.QUEUED)
+            .values(status=TaskStatus.LEASED, lease_holder=reviewer_id, lease_expires_at=lease_until)
         )
         if claimed.rowcount == 1:
             return db.get(ReviewTask, task_id)
@@ -97,13 +98,13 @@ def leased_task(db: Session, task_id: str, reviewer_id: str) -> ReviewTask:
     task = db.get(ReviewTask, task_id)
     if task is None or task.lease_holder != reviewer_id:
         raise NotFound("task")
-    if task.status in ("withdrawn", "stopped"):
+    if task.status in (TaskStatus.WITHDRAWN, TaskStatus.STOPPED):
         raise Conflict("this task was withdrawn")
-    if task.status != "leased" or task.lease_expires_at is None or task.lease_expires_at < utcnow():
+    if task.status != TaskStatus.LEASED or task.lease_expires_at is None or task.lease_expires_at < utcnow():
         raise NotFound("task")
     account = db.get(Account, task.account_id)
     if account is None or not account.consent_human_review:
-        task.status = "withdrawn"  # consent went away between lease and now
+        task.status = TaskStatus.WITHDRAWN  # consent went away between lease and now
         db.commit()
         raise Conflict("this task was withdrawn")
     return task
@@ -115,7 +116,7 @@ def renew(services: Services, task: ReviewTask) -> None:
 
 def release(task: ReviewTask) -> None:
     """Give a leased task back to the queue (e.g. the reviewer signs out)."""
-    task.status, task.lease_holder, task.lease_expires_at = "queued", None, None
+    task.status, task.lease_holder, task.lease_expires_at = TaskStatus.QUEUED, None, None
 
 
 def issue_ticket(services: Services, db: Session, task: ReviewTask, session_hash: str) -> str:

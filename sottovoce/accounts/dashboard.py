@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sottovoce import consent
+from sottovoce.accounts import consent
+from sottovoce.accounts.deletion import receipt_dict, receipts_of
+from sottovoce.accounts.retention import LABELS as RETENTION_LABELS
+from sottovoce.core.errors import InvalidInput, NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, AuditEvent, DeletionReceipt, Device, Recording, ReviewTask
-from sottovoce.deletion import receipt_dict, receipts_of
-from sottovoce.errors import InvalidInput, NotFound
 from sottovoce.recordings.store import get_recording, latest_hypothesis, open_hypothesis
-from sottovoce.retention import LABELS as RETENTION_LABELS
-from sottovoce.services import Services
 
 PER_PAGE = 50
 LISTEN = "review.audio_served"
@@ -162,14 +162,14 @@ def parse_instant(value: str, field: str, end_of_day: bool = False) -> datetime:
     try:
         if len(text) == 10:
             day = datetime.fromisoformat(text).date()
-            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=timezone.utc)
+            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"'{field}' must be an ISO-8601 date (2026-11-27) or date-time with a time zone (2026-11-27T10:00:00Z)") from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"'{field}' needs a time zone, e.g. 2026-11-27T10:00:00Z")
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except OverflowError:  # 0001-01-01T00:00:00+05:00 is before year 1 in UTC
         raise InvalidInput(f"'{field}' is out of range") from None
 

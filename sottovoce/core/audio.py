@@ -13,7 +13,7 @@ import wave
 import av
 import numpy as np
 
-from sottovoce.errors import InvalidAudio
+from sottovoce.core.errors import InvalidAudio
 
 SAMPLE_RATE = 16_000
 

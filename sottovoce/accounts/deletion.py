@@ -22,9 +22,9 @@ Part deleters
 A part is ``(name, fn(services, db, recording_ids) -> int | dict[str, int])``: it deletes (or marks)
 one kind of derived data of those recordings inside the caller's transaction and returns how many it
 removed (an int, counted under ``name``; or a dict of kinds for a part that removes several). Parts
-run in registration order, before the recordings' own rows and blobs go. Registered here: ``jobs``,
-``review_data`` (review/purge.py), ``hypotheses``. Later kinds register themselves with
-``register_part`` from a module listed in ``PART_MODULES``:
+run in the order of ``services.deletion_parts``, before the recordings' own rows and blobs go. The
+composition root (app_services.py) lists them: this module's ``CORE_PARTS`` (``jobs``,
+``review_data`` from review/purge.py, ``hypotheses``), then what other features derived:
 
 - ``training_examples``: dataset rows built from the recordings' corrections, and model versions
   trained on them *marked* ``needs_retrain`` (counted as marked, not deleted) — learning/deletion_parts.py;
@@ -43,18 +43,18 @@ See docs/account-holders.md.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.accounts.signin import end_all_sessions
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import NotFound
+from sottovoce.core.services import DeletionPart, Services
 from sottovoce.db.models import (
     Account,
     AccountKey,
@@ -69,49 +69,13 @@ from sottovoce.db.models import (
     ReviewTask,
 )
 from sottovoce.db.types import utcnow
-from sottovoce.errors import NotFound
-from sottovoce.holder.signin import end_all_sessions
 from sottovoce.review.purge import purge_review_data
-from sottovoce.services import Services
 
 log = logging.getLogger(__name__)
 
 BATCH = 500  # recordings per transaction: bounded memory and lock time, and well under SQL parameter limits
 RECORDINGS, ACCOUNT = "recordings", "account"
 PENDING, DONE = "pending", "done"
-
-PartDeleter = Callable[[Services, Session, list[str]], "int | dict[str, int]"]
-
-
-@dataclass(frozen=True)
-class Part:
-    name: str
-    fn: PartDeleter
-
-
-PARTS: list[Part] = []
-# Modules that call register_part when imported (imported before the first cascade runs), e.g.
-# "sottovoce.learning.deletion". A module that stores data derived from recordings adds itself here.
-PART_MODULES: list[str] = ["sottovoce.learning.deletion_parts"]
-_loaded = False
-
-
-def register_part(name: str, fn: PartDeleter) -> None:
-    """Add (or replace, by name) a part deleter; parts run in registration order."""
-    for i, part in enumerate(PARTS):
-        if part.name == name:
-            PARTS[i] = Part(name, fn)
-            return
-    PARTS.append(Part(name, fn))
-
-
-def _load_part_modules() -> None:
-    global _loaded
-    if not _loaded:
-        for module in PART_MODULES:
-            importlib.import_module(module)
-        _loaded = True
-
 
 # -- the parts that exist today ------------------------------------------------------------------
 
@@ -139,9 +103,9 @@ def _hypotheses(services: Services, db: Session, recording_ids: list[str]) -> in
     return db.execute(delete(Hypothesis).where(Hypothesis.recording_id.in_(recording_ids))).rowcount or 0
 
 
-register_part("jobs", _jobs)
-register_part("review_data", _review_data)
-register_part("hypotheses", _hypotheses)
+# The recording's own parts, in the order they must run. Other features (learning/) add theirs in
+# the composition root (app_services.py), which hands the whole list to Services.
+CORE_PARTS = (DeletionPart("jobs", _jobs), DeletionPart("review_data", _review_data), DeletionPart("hypotheses", _hypotheses))
 
 
 # -- requesting a deletion -------------------------------------------------------------------------
@@ -205,7 +169,6 @@ def _close_first(services: Services, db: Session, receipt: DeletionReceipt) -> N
 
 def run(services: Services, db: Session, receipt: DeletionReceipt) -> dict:
     """Carry out a pending receipt to the end (idempotent); returns it as a dict."""
-    _load_part_modules()
     if receipt.status == DONE:
         return receipt_dict(receipt)
     if receipt.scope == ACCOUNT:
@@ -230,8 +193,8 @@ def _delete_batch(services: Services, db: Session, receipt: DeletionReceipt, chu
         return False
     ids = [r.id for r in rows]
     counts = json.loads(receipt.counts)
-    for part in PARTS:
-        _add(counts, part.name, part.fn(services, db, ids))
+    for part in services.deletion_parts:
+        _add(counts, part.name, part.delete(services, db, ids))
     _add(counts, "recordings", db.execute(delete(Recording).where(Recording.id.in_(ids))).rowcount or 0)
     # Blobs go after the rows are deleted in this transaction but before it commits: if the commit
     # fails the rows come back pointing at missing blobs, and the still-pending receipt finishes

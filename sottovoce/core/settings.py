@@ -129,7 +129,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     @model_validator(mode="after")
-    def _refuse_unsafe_production(self) -> "Settings":
+    def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production" and ":memory:" in self.database_url:
             raise ValueError("an in-memory database loses everything on restart; not allowed in production")
         return self

@@ -11,11 +11,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from sottovoce.core.services import Services
 from sottovoce.db.models import Account, ReidRequest, ReviewTask
 from sottovoce.db.types import utcnow
-from sottovoce.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sottovoce.services import Services
 from sottovoce.staff.roles import PRIVACY_OFFICER
 
 MIN_REASON = 20

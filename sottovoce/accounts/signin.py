@@ -17,12 +17,12 @@ from urllib.parse import quote
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from sottovoce.audit import Actor
+from sottovoce.core.audit import Actor
+from sottovoce.core.errors import Unauthenticated
+from sottovoce.core.services import Services
+from sottovoce.core.session_tokens import digest, has_expired, touch
 from sottovoce.db.models import Account, AccountLoginLink, AccountSession
 from sottovoce.db.types import utcnow
-from sottovoce.errors import Unauthenticated
-from sottovoce.services import Services
-from sottovoce.session_rules import digest, has_expired, touch
 
 LINK_PREFIX = "svl_"
 LINK_PATH = "/me/login"

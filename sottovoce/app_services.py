@@ -1,0 +1,78 @@
+"""The composition root: the one place that builds a ``Services`` and fills its extension points.
+
+Every list a feature contributes to is written out here, so a reader sees in one page what runs:
+- job handlers, one per ``JobKind`` (checked at start: no kind without a handler);
+- the deletion cascade's parts, in order (the recording's own, then what learning derived);
+- the audit log's listeners (the abuse rules);
+- the recognizer, built on first use.
+
+De-identification is not wired here on purpose: it is the default argument of
+``review.render.render_task`` and of the reviewer projection, so no wiring can leave it out.
+Everything that needs an instance (web app, CLI, jobs, tests, benchmarks) calls ``open_services``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sottovoce.accounts.deletion import CORE_PARTS
+from sottovoce.core.audit import AuditLog
+from sottovoce.core.blobs import LocalBlobStore
+from sottovoce.core.crypto import KeyRing, MasterKey
+from sottovoce.core.services import DeletionPart, JobHandler, Services
+from sottovoce.core.settings import Settings
+from sottovoce.db.engine import make_engine, make_sessionmaker
+from sottovoce.db.enums import JobKind
+from sottovoce.db.migrate import upgrade
+from sottovoce.jobs import review as review_jobs
+from sottovoce.jobs import transcribe
+from sottovoce.learning.deletion_parts import LEARNING_PARTS
+from sottovoce.staff import abuse
+
+JOB_HANDLERS: dict[str, JobHandler] = {
+    JobKind.TRANSCRIBE: transcribe.transcribe_recording,
+    JobKind.RENDER: review_jobs.render_queued_task,
+}
+DELETION_PARTS: tuple[DeletionPart, ...] = (*CORE_PARTS, *LEARNING_PARTS)
+
+
+def make_recognizer(settings: Settings):  # noqa: ANN201  (the recognizer's import is deferred: ~1 s)
+    from sottovoce.asr.whisper import WhisperRecognizer
+
+    s = settings
+    return WhisperRecognizer(s.resolved_asr_model_path, s.asr_compute_type, s.asr_cpu_threads, max(1, s.asr_workers), s.asr_beam_size)
+
+
+def check_wiring(services: Services) -> None:
+    """Fail at start, not at the first job: every job kind has a handler, every part a unique name."""
+    missing = [kind for kind in JobKind if kind not in services.job_handlers]
+    if missing:
+        raise RuntimeError(f"no handler for job kinds: {', '.join(missing)}")
+    names = [part.name for part in services.deletion_parts]
+    if len(names) != len(set(names)):
+        raise RuntimeError("two deletion parts share a name")
+
+
+def open_services(settings: Settings, migrate: bool = True) -> Services:
+    # Files we create (database, WAL, blobs, checkpoints) are for the service user alone.
+    os.umask(0o077)
+    settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine = make_engine(settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s)
+    if migrate:
+        upgrade(engine)
+    audit = AuditLog(settings.resolved_checkpoint_file, settings.resolved_signing_key_file,
+                     settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
+    services = Services(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        keys=KeyRing(MasterKey.load_or_create(settings.resolved_key_file)),
+        blobs=LocalBlobStore(settings.resolved_blob_dir),
+        audit=audit,
+        job_handlers=JOB_HANDLERS,
+        deletion_parts=DELETION_PARTS,
+        recognizer_factory=make_recognizer,
+    )
+    audit.listeners.append(abuse.on_event(services, abuse.RULES))  # abuse rules see every event as it is written
+    check_wiring(services)
+    return services
