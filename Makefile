@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast install bench system-deps clean
+.PHONY: demo test test-fast lint install bench system-deps clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ system-deps:  ## Debian packages the browser tests and benchmarks need (Chromium
 
 test: install system-deps  ## the whole suite (set SOTTOVOCE_TEST_DATABASE_URL to add PostgreSQL)
 	$(BIN)/python -m pytest
+
+lint: install  ## style, types, the layer contract and import cycles (run by CI before the tests)
+	$(BIN)/ruff check sottovoce tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_import_cycles.py
 
 test-fast: install  ## everything but the real recognizer and the browser
 	$(BIN)/python -m pytest -m "not slow"

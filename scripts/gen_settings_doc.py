@@ -8,7 +8,7 @@ lines = [
     "# Settings",
     "",
     "Every setting is an environment variable (or a key in `sottovoce.toml` in the working folder).",
-    "Generated from `sottovoce/settings.py` by `python scripts/gen_settings_doc.py`.",
+    "Generated from `sottovoce/core/settings.py` by `python scripts/gen_settings_doc.py`.",
     "",
     "| variable | default | meaning |",
     "|---|---|---|",

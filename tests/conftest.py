@@ -1,30 +1,32 @@
 """Shared fixtures: a fully migrated instance per test, on SQLite and (when configured) PostgreSQL.
 
 Set SOTTOVOCE_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run
-every database test on PostgreSQL as well; each test then gets its own schema, dropped afterwards.
+every database test on PostgreSQL as well; each test then gets its own database, dropped afterwards.
+The schema is migrated once per session into a template (a SQLite file, a PostgreSQL template
+database) that each test copies, instead of running every Alembic step per test.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import secrets
+import shutil
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from sottovoce.accounts.registry import add_device, create_account
 from sottovoce.app_services import open_services
 from sottovoce.core.settings import Settings
+from sottovoce.db.engine import make_engine
+from sottovoce.db.migrate import upgrade
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
+from tests.factories import StaffLogin, demo_clip
 
 PG_URL = os.environ.get("SOTTOVOCE_TEST_DATABASE_URL", "")
-DEMO_CLIPS = Path(__file__).parent.parent / "sottovoce" / "demo" / "clips"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -38,19 +40,53 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="SOTTOVOCE_TEST_DATABASE_URL is not set"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """The schema migrated once per session; each test starts from a copy of this file."""
+    path = tmp_path_factory.mktemp("template") / "sottovoce.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    """A migrated template database; each test gets ``CREATE DATABASE ... TEMPLATE`` of it."""
+    if not PG_URL:
+        yield None
+        return
+    name = "sv_template_" + secrets.token_hex(4)
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(_with_database(PG_URL, name))
+    upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _with_database(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
+def database_url(request, tmp_path, sqlite_template, postgres_template):
     if request.param == "sqlite":
+        (tmp_path / "home").mkdir(mode=0o700)
+        shutil.copyfile(sqlite_template, tmp_path / "home" / "sottovoce.db")
         yield ""  # the default: SQLite under SOTTOVOCE_HOME
         return
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    name = "t_" + secrets.token_hex(6)
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    yield _with_database(PG_URL, name)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -61,7 +97,7 @@ def settings(tmp_path, database_url) -> Settings:
 
 @pytest.fixture
 def services(settings):
-    services = open_services(settings)
+    services = open_services(settings, migrate=False)  # the schema came migrated from the template
     yield services
     services.close()
 
@@ -103,57 +139,7 @@ def env_for(tmp_path):
     return build
 
 
-def demo_clip(name: str = "lock-the-front-door.wav") -> bytes:
-    return (DEMO_CLIPS / name).read_bytes()
-
-
-def noise_samples(seconds: float = 1.0, seed: int = 7, rate: int = 16_000) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (rng.uniform(-0.5, 0.5, int(seconds * rate))).astype(np.float32)
-
-
-def encode(samples: np.ndarray, fmt: str, codec: str, rate: int = 16_000, layout: str = "mono") -> bytes:
-    """Encode float samples in a container with PyAV (all in memory)."""
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, layout=layout)
-        sample_fmt = stream.codec_context.codec.audio_formats[0].name
-        frame_size = stream.codec_context.frame_size or 1024
-        resampler = av.AudioResampler(format=sample_fmt, layout=layout, rate=rate)
-        for start in range(0, samples.size, frame_size):
-            chunk = samples[start : start + frame_size].reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="flt", layout="mono")
-            frame.sample_rate = rate
-            for out in resampler.resample(frame):
-                container.mux(stream.encode(out))
-        for out in resampler.resample(None):
-            container.mux(stream.encode(out))
-        container.mux(stream.encode(None))
-    return buffer.getvalue()
-
-
-def wav_bytes(samples: np.ndarray, rate: int = 16_000) -> bytes:
-    from sottovoce.core.audio import to_wav
-
-    return to_wav(samples, rate)
-
-
 # --- staff -------------------------------------------------------------------------------------
-
-class StaffLogin:
-    """A staff member created for a test, with what is needed to sign in as them."""
-
-    def __init__(self, user, password, secret):
-        self.user, self.password, self.secret = user, password, secret
-
-    def code(self, offset_steps: int = 0) -> str:
-        import time
-
-        import pyotp
-
-        step = int(time.time() // 30) + offset_steps
-        return pyotp.TOTP(self.secret).generate_otp(step)
-
 
 @pytest.fixture
 def make_staff(services):
@@ -182,22 +168,6 @@ def app_client(services):
     # https: the staff cookie is Secure, and a client honouring that sends it only over TLS.
     with TestClient(create_app(services, run_worker=False), base_url="https://testserver") as client:
         yield client
-
-
-def sign_in(client, staff: StaffLogin, code: str | None = None):
-    """Sign in through the real form (login CSRF cookie, password, TOTP); returns the response."""
-    import re
-
-    page = client.get("/staff/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    form = {"name": staff.user.name, "password": staff.password, "code": code or staff.code(), "csrf": csrf}
-    return client.post("/staff/login", data=form, follow_redirects=False)
-
-
-def csrf_of(client, path: str = "/staff/password") -> str:
-    import re
-
-    return re.search(r'name="csrf" value="([^"]+)"', client.get(path).text).group(1)
 
 
 # --- accounts with transcribed recordings (external hypotheses: fast, no recognizer) ------------

@@ -16,7 +16,7 @@ from sottovoce.core.audit import OPERATOR, Actor
 from sottovoce.db.models import Account, Annotation, Device, Job, Recording, ReviewTask
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
-from tests.conftest import noise_samples, wav_bytes
+from tests.factories import noise_samples, wav_bytes
 
 COOKIE = "__Host-sv_account"
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import DEMO_CLIPS
+from tests.factories import DEMO_CLIPS
 
 
 def run(env, *args, check=True):
@@ -25,9 +25,11 @@ def test_account_device_ingest_show_flow(settings, env_for):
     assert device["token"].startswith("svd_")
     clip = DEMO_CLIPS / "set-a-timer-for-5-minutes.wav"
     ingested = json.loads(run(env, "ingest", str(clip), "--device", device["id"], "--wait", "--json").stdout)
-    assert len(ingested) == 1 and ingested[0]["status"] == "transcribed"
+    assert len(ingested) == 1
+    assert ingested[0]['status'] == 'transcribed'
     shown = json.loads(run(env, "recordings", "show", ingested[0]["id"], "--json").stdout)
-    assert shown["status"] == "transcribed" and shown["duration_s"] > 1
+    assert shown['status'] == 'transcribed'
+    assert shown['duration_s'] > 1
     assert "timer" in shown["hypothesis"]["text"].lower()
     assert {"word", "start", "end", "confidence"} <= set(shown["hypothesis"]["words"][0])
 
@@ -49,7 +51,8 @@ def test_bad_inputs_exit_non_zero_with_one_line(settings, env_for, tmp_path):
     for args, message in cases:
         result = run(env, *args, check=False)
         assert result.returncode == 1, args
-        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_ingest_of_several_files_reports_each(settings, env_for, tmp_path):

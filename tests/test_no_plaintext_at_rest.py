@@ -9,7 +9,7 @@ from sottovoce.core import audio
 from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
-from tests.conftest import demo_clip, noise_samples, wav_bytes
+from tests.factories import demo_clip, noise_samples, wav_bytes
 from tests.helpers import files_containing
 
 CANARY = "zebracanary7731"

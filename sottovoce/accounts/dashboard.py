@@ -186,10 +186,20 @@ def ids_in_range(db: Session, account_id: str, start: datetime | None, end: date
     return list(db.scalars(query))
 
 
+def selected_ids(db: Session, account_id: str, start: str | None, end: str | None, everything: bool,
+                 labels: tuple[str, str] = ("from", "to")) -> list[str]:
+    """The recordings a deletion request selects: a range of ISO-8601 dates or date-times
+    (inclusive, either end open), or everything. One rule for the dashboard form and the API."""
+    if everything:
+        if start or end:
+            raise InvalidInput("give either everything or a range, not both")
+        return all_ids(db, account_id)
+    if not start and not end:
+        raise InvalidInput("give a start date, an end date, or both")
+    first = parse_instant(start, labels[0]) if start else None
+    last = parse_instant(end, labels[1], end_of_day=True) if end else None
+    return ids_in_range(db, account_id, first, last)
+
+
 def all_ids(db: Session, account_id: str) -> list[str]:
     return list(db.scalars(select(Recording.id).where(Recording.account_id == account_id)))
-
-
-def owned_ids(db: Session, account_id: str, recording_ids: list[str]) -> list[str]:
-    return list(db.scalars(select(Recording.id).where(Recording.account_id == account_id, Recording.id.in_(recording_ids))))
-

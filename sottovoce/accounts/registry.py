@@ -6,7 +6,6 @@ unnecessary for high-entropy secrets and would cost every ingest request).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.crypto import KeyRing
 from sottovoce.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from sottovoce.core.session_tokens import digest
 from sottovoce.db.models import Account, Device
 from sottovoce.db.types import utcnow
 
@@ -22,7 +22,7 @@ TOKEN_PREFIX = "svd_"
 
 
 def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return digest(token)
 
 
 def create_account(db: Session, keys: KeyRing, name: str, consent_review: bool = False, consent_training: bool = False) -> Account:

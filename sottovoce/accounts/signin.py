@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import Unauthenticated
 from sottovoce.core.services import Services
-from sottovoce.core.session_tokens import digest, has_expired, touch
+from sottovoce.core.session_tokens import digest, live_session
 from sottovoce.db.models import Account, AccountLoginLink, AccountSession
 from sottovoce.db.types import utcnow
 
@@ -92,20 +92,9 @@ def redeem_link(services: Services, db: Session, token: str) -> SignedIn:
 
 def resolve(services: Services, db: Session, token: str) -> tuple[AccountSession, Account]:
     """The live session behind a cookie token, or Unauthenticated; ends expired sessions."""
-    if not token:
-        raise Unauthenticated("sign in first, with a sign-in link")
-    session = db.get(AccountSession, digest(token))
-    if session is None:
-        raise Unauthenticated("sign in first, with a sign-in link")
-    account = db.get(Account, session.account_id)
-    now = utcnow()
     s = services.settings
-    if account is None or has_expired(session, now, s.account_session_idle_minutes, s.account_session_absolute_hours):
-        db.delete(session)
-        db.commit()
-        raise Unauthenticated("the session has ended; open a new sign-in link")
-    touch(db, session, now)
-    return session, account
+    return live_session(db, AccountSession, token, lambda session: db.get(Account, session.account_id),
+                        s.account_session_idle_minutes, s.account_session_absolute_hours, ", with a sign-in link")
 
 
 def sign_out(services: Services, db: Session, token: str) -> None:

@@ -40,7 +40,3 @@ class Transcript:
 
     def content_json(self) -> bytes:
         return json.dumps({"text": self.text, "words": [asdict(w) for w in self.words]}, separators=(",", ":")).encode()
-
-
-def content_from_json(data: bytes) -> dict:
-    return json.loads(data)

@@ -32,6 +32,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,12 +79,18 @@ def chain_hash(prev_hash: str, seq: int, payload: bytes) -> str:
     return hashlib.sha256(DOMAIN + bytes.fromhex(prev_hash) + seq.to_bytes(8, "big") + payload).hexdigest()
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class AuditLog:
-    def __init__(self, checkpoint_file: Path, signing_key_file: Path, checkpoint_every: int = 1000, checkpoint_minutes: float = 10.0):
+    def __init__(self, checkpoint_file: Path, signing_key_file: Path, checkpoint_every: int = 1000, checkpoint_minutes: float = 10.0,
+                 clock: Callable[[], datetime] = _utc_now):
+        self.clock = clock  # the time events are stamped with; tests inject a fixed one
         self.checkpoint_file = checkpoint_file
         self.signing_key_file = signing_key_file
         self.checkpoint_every = checkpoint_every
@@ -103,7 +110,7 @@ class AuditLog:
     def append(self, db: Session, actor: Actor, action: str, subject: str = "", details: dict | None = None) -> AuditEvent:
         """Add an event to the caller's transaction; it commits (or rolls back) with the change it records."""
         self._watch(db)
-        at = _now_iso()
+        at = iso(self.clock())
         detail_text = canonical_details(details)
         payload = event_bytes(at, actor.id, actor.role, action, subject, detail_text)
         # Moving the head takes the database's write serialization (see the module docstring).
@@ -183,7 +190,7 @@ class AuditLog:
         return self._key().public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def _write_checkpoint(self, seq: int, head: str) -> dict:
-        body = {"seq": seq, "head": head, "at": _now_iso()}
+        body = {"seq": seq, "head": head, "at": iso(_utc_now())}
         message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         line = json.dumps({**body, "sig": self._key().sign(message).hex()}, sort_keys=True) + "\n"
         self.checkpoint_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import IntegrityFailure, NotFound
+from sottovoce.core.purposes import Purpose
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -75,10 +76,10 @@ class MasterKey:
         return cls(key)
 
     def wrap(self, data_key: bytes, account_id: str) -> bytes:
-        return seal(self._key, data_key, "data-key", account_id)
+        return seal(self._key, data_key, Purpose.DATA_KEY, account_id)
 
     def unwrap(self, wrapped: bytes, account_id: str) -> bytes:
-        return open_sealed(self._key, wrapped, "data-key", account_id)
+        return open_sealed(self._key, wrapped, Purpose.DATA_KEY, account_id)
 
     def derive(self, label: str) -> bytes:
         """A key for one purpose (HKDF), so the master key itself only ever wraps data keys."""
@@ -109,7 +110,7 @@ class KeyRing:
                 return self._cache[account_id]
         wrapped = db.scalar(select(AccountKey.wrapped_key).where(AccountKey.account_id == account_id))
         if wrapped is None:
-            raise NotFound("account key", account_id)
+            raise NotFound("account key")
         key = self._master.unwrap(wrapped, account_id)
         with self._lock:
             self._cache[account_id] = key

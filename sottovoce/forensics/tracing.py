@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sottovoce.core import audio
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import InvalidAudio
+from sottovoce.core.purposes import KeyLabel
 from sottovoce.core.services import Services
 from sottovoce.db.models import AuditEvent, StaffUser
 from sottovoce.forensics.watermark import Mark, embed, trace
@@ -26,7 +27,7 @@ SERVED = "review.audio_served"
 
 
 def watermark_key(services: Services) -> bytes:
-    return services.keys.derived_key("forensic-watermark")
+    return services.keys.derived_key(KeyLabel.FORENSIC_WATERMARK)
 
 
 def mark_wav(services: Services, wav: bytes, reviewer_id: str, task_id: str) -> bytes:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.scoring import error_counts
+from sottovoce.core.purposes import KeyLabel
 from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Adjudication, Annotation, DatasetItem, DatasetSnapshot, Recording, ReviewTask
 from sottovoce.review.quality import ADJUDICATED
@@ -48,7 +49,7 @@ def split_of(services: Services, account_id: str) -> str:
 
 
 def hmac_digest(services: Services, account_id: str) -> str:
-    return hmac.new(services.keys.derived_key("dataset-split"), account_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(services.keys.derived_key(KeyLabel.DATASET_SPLIT), account_id.encode(), hashlib.sha256).hexdigest()
 
 
 def gold_examples(services: Services, db: Session) -> list[Example]:

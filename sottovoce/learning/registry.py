@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sottovoce.asr.hypothesis import Transcript, Word
 from sottovoce.core.crypto import open_sealed, seal
 from sottovoce.core.errors import Conflict, IntegrityFailure, NotFound
+from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import DatasetItem, ModelVersion
 from sottovoce.db.types import new_id, utcnow
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from sottovoce.learning.adaptation import Adaptation
 
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
-PARAMS_PURPOSE = "model-params"
+PARAMS_PURPOSE = Purpose.MODEL_PARAMS
 _cache_lock = threading.Lock()
 _active_cache: dict[str, tuple[str, dict]] = {}
 

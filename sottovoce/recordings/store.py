@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from sottovoce.asr.hypothesis import Transcript
 from sottovoce.core.audio import from_pcm16
 from sottovoce.core.errors import NotFound
+from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Hypothesis, Recording
 
-AUDIO = "audio"
-HYPOTHESIS = "hypothesis"
+AUDIO = Purpose.AUDIO
+HYPOTHESIS = Purpose.HYPOTHESIS
 
 
 def get_recording(db: Session, recording_id: str, account_id: str | None = None) -> Recording:

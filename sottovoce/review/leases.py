@@ -11,7 +11,6 @@ the reviewer's session and a short lifetime.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -20,15 +19,12 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, Forbidden, NotFound
 from sottovoce.core.services import Services
+from sottovoce.core.session_tokens import digest
 from sottovoce.db.enums import TaskStatus
 from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
 
 OPEN = (TaskStatus.QUEUED, TaskStatus.LEASED)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _available(now):
@@ -122,13 +118,13 @@ def release(task: ReviewTask) -> None:
 def issue_ticket(services: Services, db: Session, task: ReviewTask, session_hash: str) -> str:
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(seconds=services.settings.review_ticket_seconds)
-    db.add(AudioTicket(token_hash=_digest(token), task_id=task.id, session_hash=session_hash, expires_at=expires))
+    db.add(AudioTicket(token_hash=digest(token), task_id=task.id, session_hash=session_hash, expires_at=expires))
     return token
 
 
 def redeem_ticket(db: Session, task_id: str, token: str, session_hash: str) -> None:
     """Use a ticket once; a replayed, expired, foreign-session or wrong-task ticket is refused."""
-    ticket = db.get(AudioTicket, _digest(token)) if token else None
+    ticket = db.get(AudioTicket, digest(token)) if token else None
     if ticket is None or ticket.task_id != task_id or ticket.session_hash != session_hash:
         raise Forbidden("this audio link is not valid for you")
     if ticket.used_at is not None or ticket.expires_at < utcnow():

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from sottovoce.asr.scoring import error_counts
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import Conflict, InvalidInput, NotFound
+from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Adjudication, Annotation, GoldReference, Recording, ReviewTask, StaffUser
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import open_annotation
 
-GOLD = "gold-reference"
-ADJUDICATED = "adjudication"
+GOLD = Purpose.GOLD_REFERENCE
+ADJUDICATED = Purpose.ADJUDICATION
 
 
 @dataclass

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from sottovoce.core.audio import SAMPLE_RATE, to_wav
+from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.recordings.store import latest_hypothesis, load_audio, open_hypothesis
 from sottovoce.review.deidentify import DEIDENTIFY, RenderContext, Step
 
-RENDERED = "rendered-clip"
+RENDERED = Purpose.RENDERED_CLIP
 
 
 UNSAFE_NO_DEIDENTIFICATION: tuple[Step, ...] = ()  # raw voice, PII audible: tests of the pipeline only

@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from sottovoce.asr.edits import word_edits
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import InvalidInput
+from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Annotation, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
 from sottovoce.review.projection import reviewer_view
 
-ANNOTATION = "annotation"
+ANNOTATION = Purpose.ANNOTATION
 TAGS = ("accidental_activation", "not_english")
 
 

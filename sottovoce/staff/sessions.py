@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import TooManyRequests, Unauthenticated
+from sottovoce.core.purposes import KeyLabel
 from sottovoce.core.services import Services
-from sottovoce.core.session_tokens import digest, has_expired, touch
+from sottovoce.core.session_tokens import digest, live_session
 from sottovoce.db.engine import serialize_on
 from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
 from sottovoce.db.types import utcnow
@@ -40,7 +41,7 @@ def network_tag(services: Services, client_addr: str) -> str:
         network = ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False)
     except ValueError:
         network = client_addr
-    return hmac.new(services.keys.derived_key("network-tag"), str(network).encode(), "sha256").hexdigest()[:16]
+    return hmac.new(services.keys.derived_key(KeyLabel.NETWORK_TAG), str(network).encode(), "sha256").hexdigest()[:16]
 
 
 
@@ -128,20 +129,13 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
 
 def resolve(services: Services, db: Session, token: str) -> tuple[StaffSession, StaffUser]:
     """The live session behind a cookie token, or Unauthenticated; ends expired sessions."""
-    if not token:
-        raise Unauthenticated("sign in first")
-    session = db.get(StaffSession, digest(token))
-    if session is None:
-        raise Unauthenticated("sign in first")
-    user = db.get(StaffUser, session.staff_id)
-    now = utcnow()
     s = services.settings
-    if user is None or user.disabled_at is not None or has_expired(session, now, s.session_idle_minutes, s.session_absolute_hours):
-        db.delete(session)
-        db.commit()
-        raise Unauthenticated("the session has ended; sign in again")
-    touch(db, session, now)
-    return session, user
+
+    def active_user(session: StaffSession) -> StaffUser | None:
+        user = db.get(StaffUser, session.staff_id)
+        return user if user is not None and user.disabled_at is None else None
+
+    return live_session(db, StaffSession, token, active_user, s.session_idle_minutes, s.session_absolute_hours, "")
 
 
 def sign_out(services: Services, db: Session, token: str) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sottovoce.core.audit import Actor
 from sottovoce.core.crypto import open_sealed, seal
 from sottovoce.core.errors import Conflict, InvalidInput, NotFound
+from sottovoce.core.purposes import KeyLabel, Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import StaffSession, StaffUser
 from sottovoce.db.types import utcnow
@@ -27,11 +28,11 @@ class NewStaff:
 
 def _totp_key(services: Services) -> bytes:
     # TOTP secrets are sealed with a key derived from the master key, like every other secret at rest.
-    return services.keys.derived_key("staff-totp")
+    return services.keys.derived_key(KeyLabel.STAFF_TOTP)
 
 
 def totp_secret(services: Services, user: StaffUser) -> str:
-    return open_sealed(_totp_key(services), user.sealed_totp_secret, "totp", user.id).decode()
+    return open_sealed(_totp_key(services), user.sealed_totp_secret, Purpose.TOTP_SECRET, user.id).decode()
 
 
 def create_staff(services: Services, db: Session, actor: Actor, name: str, role: str) -> NewStaff:
@@ -48,7 +49,7 @@ def create_staff(services: Services, db: Session, actor: Actor, name: str, role:
     user.sealed_totp_secret = b""
     db.add(user)
     db.flush()
-    user.sealed_totp_secret = seal(_totp_key(services), secret.encode(), "totp", user.id)
+    user.sealed_totp_secret = seal(_totp_key(services), secret.encode(), Purpose.TOTP_SECRET, user.id)
     services.audit.append(db, actor, "staff.create", user.id, {"role": role})
     return NewStaff(user, password, totp.provisioning_uri(secret, name))
 

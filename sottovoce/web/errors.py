@@ -18,14 +18,39 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sottovoce.core.errors import DatabaseBusy, SottovoceError, Unauthenticated
+from sottovoce.core.errors import (
+    AuditUnavailable,
+    Conflict,
+    DatabaseBusy,
+    Forbidden,
+    IntegrityFailure,
+    InvalidInput,
+    NotFound,
+    SottovoceError,
+    TooLarge,
+    TooManyRequests,
+    Unauthenticated,
+)
 from sottovoce.web.templating import templates
+from sottovoce.web.upload_limits import RequestTimeout
 
 log = logging.getLogger(__name__)
 
 NO_STORE = {"Cache-Control": "no-store"}
 TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found", 409: "Conflict",
           413: "Too large", 422: "Check your input", 429: "Too many requests", 503: "Unavailable"}
+
+
+# Domain errors carry no protocol; this is where they become HTTP statuses (most specific first).
+STATUS: list[tuple[type[SottovoceError], int]] = [
+    (InvalidInput, 422), (TooLarge, 413), (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404),
+    (Conflict, 409), (TooManyRequests, 429), (RequestTimeout, 408), (IntegrityFailure, 500),
+    (AuditUnavailable, 503), (DatabaseBusy, 503), (SottovoceError, 400),
+]
+
+
+def status_of(exc: SottovoceError) -> int:
+    return next(status for kind, status in STATUS if isinstance(exc, kind))
 
 
 def error_body(code: str, message: str) -> dict:
@@ -52,12 +77,13 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/staff/password", status_code=303)
         if isinstance(exc, Unauthenticated) and wants_html(request) and request.url.path.startswith("/staff"):
             return RedirectResponse("/staff/login", status_code=303)
-        if exc.status >= 500:
+        status = status_of(exc)
+        if status >= 500:
             log.error("%s on %s %s", exc.code, request.method, request.url.path)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 and request.url.path.startswith("/api/") else None
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 and request.url.path.startswith("/api/") else None
         if isinstance(exc, DatabaseBusy):
             headers = {"Retry-After": str(exc.retry_after_s)}
-        return error_response(request, exc.status, exc.code, exc.message, headers)
+        return error_response(request, status, exc.code, exc.message, headers)
 
     @app.exception_handler(PoolTimeout)
     async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:

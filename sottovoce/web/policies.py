@@ -28,7 +28,6 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class PasswordChangeRequired(SottovoceError):
-    status = 303
     code = "password_change_required"
 
 

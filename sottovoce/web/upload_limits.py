@@ -16,7 +16,6 @@ from sottovoce.core.errors import SottovoceError, TooManyRequests
 
 
 class RequestTimeout(SottovoceError):
-    status = 408
     code = "request_timeout"
 
 

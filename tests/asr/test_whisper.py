@@ -7,7 +7,7 @@ from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.recordings.store import describe, get_recording
-from tests.conftest import demo_clip, noise_samples, wav_bytes
+from tests.factories import demo_clip, noise_samples, wav_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,8 @@ def test_worker_transcribes_with_word_times_and_confidences(services, device):
     hypothesis = shown["hypothesis"]
     assert shown["status"] == "transcribed"
     assert "timer" in hypothesis["text"].lower()
-    assert hypothesis["engine"] == "faster-whisper" and hypothesis["model"] == "tiny.en"
+    assert hypothesis['engine'] == 'faster-whisper'
+    assert hypothesis['model'] == 'tiny.en'
     assert len(hypothesis["model_version"]) == 12
     words = hypothesis["words"]
     assert all(0 <= w["confidence"] <= 1 and 0 <= w["start"] <= w["end"] <= shown["duration_s"] + 0.1 for w in words)
@@ -71,7 +72,8 @@ def test_alternatives_are_the_beam_search_with_transcribe_s_word_times(services)
     assert len({t.text for t, _ in alternatives}) == len(alternatives)
     duration = len(samples) / 16_000
     for transcript, score in alternatives:
-        assert score < 0 and transcript.model_version == services.recognizer.model_version
+        assert score < 0
+        assert transcript.model_version == services.recognizer.model_version
         assert all(0 <= w.start <= w.end <= duration + 0.1 and 0 <= w.confidence <= 1 for w in transcript.words)
 
 
@@ -83,7 +85,8 @@ def test_speech_longer_than_one_window_gets_the_single_transcript(services):
     clip = decode(demo_clip("lock-the-front-door.wav"), 60)
     samples = np.concatenate([clip] * (1 + int(32 * 16_000 / len(clip))))
     alternatives = services.recognizer.alternatives(samples, 3)
-    assert len(alternatives) == 1 and alternatives[0][0].words == services.recognizer.transcribe(samples).words
+    assert len(alternatives) == 1
+    assert alternatives[0][0].words == services.recognizer.transcribe(samples).words
 
 
 def test_worker_uses_the_active_version_s_alternatives(services, device):

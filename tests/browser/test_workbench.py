@@ -75,7 +75,8 @@ def test_sensitive_content_stops_the_audio_and_leaves_review(live_server, page, 
     shot(page, "workbench-after-sensitive-stop")
     with services.sessions() as db:
         stopped = db.get(ReviewTask, two_tasks[0])
-        assert stopped.status == "stopped" and stopped.rendered_blob_id is None
+        assert stopped.status == 'stopped'
+        assert stopped.rendered_blob_id is None
 
 
 def test_consent_withdrawal_revokes_the_open_task_in_the_browser(live_server, page, make_staff, two_tasks, services):

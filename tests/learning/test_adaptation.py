@@ -109,13 +109,15 @@ def test_learn_puts_corrected_domain_sentences_in_hotwords():
     a = learn(PAIRS, prompt_sentences=2)
     assert a.initial_prompt is None
     assert "Olly turn on the wemo plug." in a.hotwords  # written the way Whisper writes
-    assert a.params["selected"]["prompt_sentences"] == 2 and a.params["pairs"] == len(PAIRS)
+    assert a.params['selected']['prompt_sentences'] == 2
+    assert a.params['pairs'] == len(PAIRS)
     assert learn(PAIRS, prompt_sentences=0).hotwords is None
 
 
 def test_general_text_blocks_rules_that_would_fire_on_ordinary_speech():
     a = learn(PAIRS, general_text=["ollie is my dog"])
-    assert ("ollie", "olly") not in a.rewrites and ("we mo", "wemo") in a.rewrites
+    assert ('ollie', 'olly') not in a.rewrites
+    assert ('we mo', 'wemo') in a.rewrites
 
 
 def test_rules_need_precision():
@@ -141,7 +143,8 @@ def test_learn_chooses_sizes_and_rules_by_validation():
     a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05), alternatives_choices=(1,))
     assert a.params["selected"]["prompt_sentences"] == 1
     assert a.min_tail_confidence == a.params["selected"]["min_tail_confidence"] == 0.05
-    assert ("we mo", "wemo") not in a.rewrites and ("ollie", "olly") in a.rewrites
+    assert ('we mo', 'wemo') not in a.rewrites
+    assert ('ollie', 'olly') in a.rewrites
     # One sentence already covers both learned words, so 2 ties with 1 and the smaller wins.
     assert a.params["validation"]["prompt_wer"] == {
         "0/1/0.0/None": 0.012, "0/1/0.0/0.05": 0.01, "1/1/0.0/None": 0.002, "1/1/0.0/0.05": 0.0, "2/1/0.0/None": 0.002, "2/1/0.0/0.05": 0.0
@@ -162,14 +165,17 @@ def alternatives(*texts_and_scores):
 
 def test_pick_lets_the_corrections_language_model_overrule_a_close_acoustic_score():
     a = learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.3, rewrites=False)
-    assert a.lm is not None and len(a.lm) > 0
+    assert a.lm is not None
+    assert len(a.lm) > 0
     close = alternatives(("add milk to my shopping lift.", -3.0), ("add milk to my shopping list.", -3.4))
-    assert a.pick(close) == 1 and a.text(close) == "add milk to my shopping list."
+    assert a.pick(close) == 1
+    assert a.text(close) == 'add milk to my shopping list.'
     # A clear acoustic winner stays; without a weight (or one alternative) the beam's first stays.
     clear = alternatives(("add milk to my shopping lift.", -3.0), ("add milk to my shopping list.", -30.0))
     assert a.pick(clear) == 0
     assert learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.0).pick(close) == 0
-    assert learn(PAIRS, prompt_sentences=0).lm is None and learn(PAIRS, prompt_sentences=0).pick(close) == 0
+    assert learn(PAIRS, prompt_sentences=0).lm is None
+    assert learn(PAIRS, prompt_sentences=0).pick(close) == 0
     assert a.text([]) == ""
 
 
@@ -209,11 +215,14 @@ def test_learn_chooses_alternatives_and_language_model_weight_by_validation():
         return 0.1 if candidate.alternatives == 1 else 0.05 + abs(candidate.lm_weight - 0.3)
 
     a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,))
-    assert (a.alternatives, a.lm_weight) == (5, 0.3) and a.lm is not None
-    assert a.params["selected"]["alternatives"] == 5 and a.params["selected"]["lm_weight"] == 0.3
+    assert (a.alternatives, a.lm_weight) == (5, 0.3)
+    assert a.lm is not None
+    assert a.params['selected']['alternatives'] == 5
+    assert a.params['selected']['lm_weight'] == 0.3
     assert len(a.params["validation"]["prompt_wer"]) == 2 * (1 + 5)  # prompts x (greedy + 5 weights)
     refit = learn(PAIRS, **a.params["selected"])
-    assert (refit.alternatives, refit.lm_weight) == (5, 0.3) and refit.to_json()["lm"] == a.to_json()["lm"]
+    assert (refit.alternatives, refit.lm_weight) == (5, 0.3)
+    assert refit.to_json()['lm'] == a.to_json()['lm']
 
 
 def test_alternatives_change_the_decoding_key_and_survive_json():
@@ -229,7 +238,8 @@ def test_alternatives_change_the_decoding_key_and_survive_json():
 
 def test_rules_must_help_held_out_data_as_a_set():
     a = learn(PAIRS, validate=lambda c: 0.1, prompt_choices=(0,), tail_choices=(None,), alternatives_choices=(1,))
-    assert a.rewrites == [] and a.params["selected"]["rewrites"] is False
+    assert a.rewrites == []
+    assert a.params['selected']['rewrites'] is False
 
 
 def test_learn_is_deterministic_quiet_and_strict_about_options(capsys):
@@ -237,7 +247,8 @@ def test_learn_is_deterministic_quiet_and_strict_about_options(capsys):
     assert capsys.readouterr() == ("", "")  # never prints transcripts
     with pytest.raises(TypeError):
         learn(PAIRS, top_k=3)
-    assert learn([]).rewrites == [] and learn([]).hotwords is None
+    assert learn([]).rewrites == []
+    assert learn([]).hotwords is None
 
 
 @pytest.mark.slow

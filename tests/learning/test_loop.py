@@ -47,7 +47,8 @@ def test_dataset_takes_only_training_consented_and_splits_by_account(services, g
     assert {i.recording_id for i in items} == {r for _, r in consenting}
     train = {i.account_id for i in items if i.split == "train"}
     eval_ = {i.account_id for i in items if i.split == "eval"}
-    assert train and not (train & eval_)
+    assert train
+    assert not train & eval_
     assert all(i.source == "review" and i.source_id for i in items)  # lineage: which annotation
 
 
@@ -108,7 +109,8 @@ def test_deletion_marks_the_trained_version_and_the_rebuild_excludes_it(services
         assert loop.rebuild(services, db) == [version.name]
         db.commit()
         rebuilt = db.get(ModelVersion, version.id)
-        assert rebuilt.status == "candidate" and rebuilt.snapshot_id != snap.id
+        assert rebuilt.status == 'candidate'
+        assert rebuilt.snapshot_id != snap.id
         assert train_recording not in set(db.scalars(select(DatasetItem.recording_id).where(DatasetItem.snapshot_id == rebuilt.snapshot_id)))
 
 
@@ -122,10 +124,12 @@ def test_export_holds_exactly_the_consented_gold_examples(services, gold, tmp_pa
         db.commit()
     assert report["train"] + report["eval"] == 4
     wavs = list(out.rglob("*.wav"))
-    assert len(wavs) == 4 and all(w.read_bytes()[:4] == b"RIFF" for w in wavs)
+    assert len(wavs) == 4
+    assert all(w.read_bytes()[:4] == b'RIFF' for w in wavs)
     manifests = list(out.rglob("metadata.jsonl")) if fmt == "hf" else list(out.glob("*_manifest.json"))
     rows = [json.loads(line) for m in manifests for line in m.read_text().splitlines()]
-    assert len(rows) == 4 and {r.get("transcription", r.get("text")) for r in rows} == {"lock the front door"}
+    assert len(rows) == 4
+    assert {r.get('transcription', r.get('text')) for r in rows} == {'lock the front door'}
     with services.sessions() as db, pytest.raises(Conflict, match="not empty"):
         export(services, db, fmt, out, OPERATOR)
 
@@ -150,12 +154,15 @@ def test_learned_text_is_sealed_at_rest_and_never_listed(services, settings):
         version = learned_from_canary(services, db, "snap")
         db.commit()
         learned = registry.params_of(services, version)
-        assert "quokkalamp" in learned["hotwords"].lower() and "quokkalamp" in json.dumps(learned["lm"])
+        assert 'quokkalamp' in learned['hotwords'].lower()
+        assert 'quokkalamp' in json.dumps(learned['lm'])
         assert "quokkalamp" not in version.params.lower()
         listed = registry.describe(services, version)
-        assert "quokkalamp" not in json.dumps(listed).lower() and listed["params"]["hotwords_words"] > 0
+        assert 'quokkalamp' not in json.dumps(listed).lower()
+        assert listed['params']['hotwords_words'] > 0
         assert listed["params"]["selected"]["exclude_rules"] == 1  # counted, not quoted
-        assert listed["params"]["lm_trigrams"] > 0 and listed["params"]["alternatives"] == 5
+        assert listed['params']['lm_trigrams'] > 0
+        assert listed['params']['alternatives'] == 5
         stored = db.scalar(select(ModelVersion.params).where(ModelVersion.id == version.id))
     assert "quokkalamp" not in stored.lower()
     services.engine.dispose()
@@ -205,5 +212,6 @@ def test_deletion_strips_learned_text_from_every_version_trained_on_it(services,
             version = db.get(ModelVersion, version_id)
             params = registry.params_of(services, version)
             assert version.status == status
-            assert "quokkalamp" not in json.dumps(params).lower() and params["stripped_by_deletion"]
+            assert 'quokkalamp' not in json.dumps(params).lower()
+            assert params['stripped_by_deletion']
             assert params["params"]["selected"]["prompt_sentences"] == 4  # the settings survive for the rebuild

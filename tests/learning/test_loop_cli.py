@@ -15,7 +15,7 @@ from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.review import leases as leases
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import Submission, submit
-from tests.conftest import DEMO_CLIPS
+from tests.factories import DEMO_CLIPS
 
 pytestmark = pytest.mark.slow
 
@@ -49,11 +49,13 @@ def test_dataset_adapt_evaluate_promote(services, settings, env_for, make_accoun
 
     code, out, err = cli("learn", "adapt", "--json")
     if snapshot["train"] < 4:
-        assert code == 1 and "at least 4" in err
+        assert code == 1
+        assert 'at least 4' in err
         return
     assert code == 0, err
     candidate = json.loads(out)
-    assert candidate["status"] == "candidate" and candidate["snapshot"] == snapshot["id"]
+    assert candidate['status'] == 'candidate'
+    assert candidate['snapshot'] == snapshot['id']
 
     code, out, err = cli("learn", "evaluate", "--json")
     assert code == 0, err

@@ -25,9 +25,11 @@ def test_domain_wording_beats_a_misrecognition():
 def test_unseen_words_cost_a_lot_but_not_infinity():
     lm = TrigramModel.fit(CORRECTIONS)
     unseen = lm.logprob("quantum chromodynamics")
-    assert math.isfinite(unseen) and unseen < lm.logprob("turn on the lights") - 10
+    assert math.isfinite(unseen)
+    assert unseen < lm.logprob('turn on the lights') - 10
     empty = TrigramModel.fit([])
-    assert math.isfinite(empty.logprob("anything at all")) and len(empty) == 0
+    assert math.isfinite(empty.logprob('anything at all'))
+    assert len(empty) == 0
 
 
 def test_each_context_is_a_probability_distribution():

@@ -31,7 +31,9 @@ def test_delete_last_removes_this_devices_latest_recording_only(app_client, serv
     response = app_client.delete("/api/v1/recordings/last", headers=bearer(holder.token))
     assert response.status_code == 200
     body = response.json()
-    assert body["deleted"] == 1 and body["receipt"]["channel"] == "device-api" and body["receipt"]["status"] == "done"
+    assert body['deleted'] == 1
+    assert body['receipt']['channel'] == 'device-api'
+    assert body['receipt']['status'] == 'done'
     assert response.headers["cache-control"] == "no-store"
     assert remaining(services) == {older.id, on_phone.id}
     assert latest.id not in response.text  # the receipt names kinds and counts, not what was deleted
@@ -46,7 +48,8 @@ def test_delete_since_removes_recordings_captured_since_then(app_client, service
     recent = [record(services, holder.device, captured_at=now - timedelta(minutes=m)) for m in (9, 3)]
     since = (now - timedelta(minutes=10)).isoformat()
     response = app_client.delete("/api/v1/recordings", params={"since": since}, headers=bearer(holder.token))
-    assert response.status_code == 200 and response.json()["deleted"] == 2
+    assert response.status_code == 200
+    assert response.json()['deleted'] == 2
     assert remaining(services) == {old.id}
     assert all(r.id not in remaining(services) for r in recent)
 
@@ -54,7 +57,8 @@ def test_delete_since_removes_recordings_captured_since_then(app_client, service
 def test_nothing_to_delete_and_bad_inputs(app_client, services, holder):
     assert app_client.delete("/api/v1/recordings/last", headers=bearer(holder.token)).status_code == 404
     empty = app_client.delete("/api/v1/recordings?since=2026-01-01T00:00:00Z", headers=bearer(holder.token))
-    assert empty.status_code == 200 and empty.json() == {"deleted": 0, "receipt": None}
+    assert empty.status_code == 200
+    assert empty.json() == {'deleted': 0, 'receipt': None}
     for query in ("", "?since=", "?since=yesterday", "?since=2026-13-01T00:00:00Z", "?since=2026-01-01T10:00:00"):
         response = app_client.delete("/api/v1/recordings" + query, headers=bearer(holder.token))
         assert response.status_code == 422, query

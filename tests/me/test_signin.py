@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sottovoce.db.models import AccountLoginLink, AccountSession, AuditEvent
 from sottovoce.db.types import utcnow
 from sottovoce.staff.roles import REVIEWER
-from tests.conftest import sign_in
+from tests.factories import sign_in
 from tests.helpers import files_containing
 from tests.holders import COOKIE, login_url, new_holder, redeem, run_cli, sign_in_holder
 
@@ -25,14 +25,16 @@ def set_cookie_header(response, name):
 def test_link_signs_in_with_a_host_only_strict_cookie(app_client, services):
     holder = new_holder(services)
     response = redeem(app_client, login_url(services, holder.account))
-    assert response.status_code == 303 and response.headers["location"] == "/me/"
+    assert response.status_code == 303
+    assert response.headers['location'] == '/me/'
     header = set_cookie_header(response, COOKIE).lower()
     for flag in ("secure", "httponly", "samesite=strict", "path=/"):
         assert flag in header
     assert "domain=" not in header
     assert len(response.cookies[COOKIE]) >= 43  # 256 bits, base64url
     me = app_client.get("/api/v1/me").json()
-    assert me["id"] == holder.account.id and me["name"] == holder.account.name
+    assert me['id'] == holder.account.id
+    assert me['name'] == holder.account.name
 
 
 def test_opening_the_link_does_not_spend_it(app_client, services):
@@ -50,10 +52,12 @@ def test_a_link_works_once(app_client, services):
     assert redeem(app_client, url).status_code == 303
     app_client.cookies.clear()
     again = redeem(app_client, url, accept="text/html")
-    assert again.status_code == 401 and "already used" in again.text
+    assert again.status_code == 401
+    assert 'already used' in again.text
     assert COOKIE not in again.cookies
     api = redeem(app_client, url, accept="application/json")
-    assert api.status_code == 401 and api.json()["error"]["code"] == "unauthenticated"
+    assert api.status_code == 401
+    assert api.json()['error']['code'] == 'unauthenticated'
 
 
 def test_expired_and_unknown_links_are_refused_clearly(app_client, services):
@@ -63,9 +67,11 @@ def test_expired_and_unknown_links_are_refused_clearly(app_client, services):
         db.execute(update(AccountLoginLink).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.commit()
     expired = redeem(app_client, url, accept="application/json")
-    assert expired.status_code == 401 and "expired" in expired.json()["error"]["message"]
+    assert expired.status_code == 401
+    assert 'expired' in expired.json()['error']['message']
     unknown = redeem(app_client, "/me/login?token=svl_nope", accept="application/json")
-    assert unknown.status_code == 401 and "not valid" in unknown.json()["error"]["message"]
+    assert unknown.status_code == 401
+    assert 'not valid' in unknown.json()['error']['message']
     with services.sessions() as db:
         reasons = [e.details for e in db.scalars(select(AuditEvent).where(AuditEvent.action == "account.login_failed"))]
     assert reasons == ['{"reason":"expired"}', '{"reason":"unknown"}']
@@ -130,7 +136,8 @@ def test_sign_out_ends_the_session_on_the_server(app_client, services):
     app_client.cookies.set(COOKIE, token)
     assert app_client.get("/api/v1/me").status_code == 401
     html = app_client.get("/me/", headers=HTML)
-    assert html.status_code == 401 and "sign-in link" in html.text
+    assert html.status_code == 401
+    assert 'sign-in link' in html.text
 
 
 @pytest.mark.asvs("V3.5.1")
@@ -176,4 +183,5 @@ def test_cli_prints_a_working_link_and_audits_it(app_client, services, settings,
         event = db.scalars(select(AuditEvent).where(AuditEvent.action == "account.login_link_issued")).one()
         assert (event.actor, event.role, event.subject) == ("cli", "operator", holder.account.id)
     unknown = run_cli(env_for(settings), "accounts", "login-link", "nobody")
-    assert unknown.exit_code == 1 and "account not found" in unknown.stderr
+    assert unknown.exit_code == 1
+    assert 'account not found' in unknown.stderr

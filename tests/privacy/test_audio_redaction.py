@@ -32,7 +32,9 @@ def test_padded_span_is_silent_and_rest_untouched():
     assert np.array_equal(out[hi + fade :], x[hi + fade :])
     # input not mutated, output a new float32 array of the same length
     assert np.array_equal(x, original)
-    assert out is not x and out.dtype == np.float32 and out.shape == x.shape
+    assert out is not x
+    assert out.dtype == np.float32
+    assert out.shape == x.shape
 
 
 def test_fades_sit_outside_the_span_and_are_smooth():
@@ -41,8 +43,10 @@ def test_fades_sit_outside_the_span_and_are_smooth():
     start, end = int(0.5 * SR), int(np.ceil(0.6 * SR))
     fade = int(FADE_S * SR)
     before, after = out[start - fade : start], out[end : end + fade]
-    assert np.all(np.diff(before) <= 0) and np.all(np.diff(after) >= 0)
-    assert 0 < before[-1] < 0.05 and 0 < after[0] < 0.05
+    assert np.all(np.diff(before) <= 0)
+    assert np.all(np.diff(after) >= 0)
+    assert 0 < before[-1] < 0.05
+    assert 0 < after[0] < 0.05
     assert np.max(np.abs(np.diff(out))) < 0.01  # no click
 
 
@@ -58,7 +62,8 @@ def test_spans_are_clipped_merged_and_unordered_ok():
 def test_no_spans_returns_equal_copy():
     x = _speechlike(0.5)
     out = silence_spans(x, SR, [])
-    assert np.array_equal(out, x) and out is not x
+    assert np.array_equal(out, x)
+    assert out is not x
 
 
 def test_rejects_bad_input():

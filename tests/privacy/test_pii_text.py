@@ -71,7 +71,8 @@ def test_spans_are_sorted_merged_whole_words():
     for a, b in zip(spans, spans[1:]):
         assert a.end <= b.start
     for s in spans:
-        assert (s.start == 0 or text[s.start - 1] == " ") and (s.end == len(text) or text[s.end] == " ")
+        assert s.start == 0 or text[s.start - 1] == ' '
+        assert s.end == len(text) or text[s.end] == ' '
 
 
 def test_overlap_goes_to_the_more_specific_entity():

@@ -35,14 +35,16 @@ def _spectral_peak_hz(x: np.ndarray, lo: float, hi: float) -> float:
 def test_alpha_one_is_near_identity():
     x = _vowel()
     y = mcadams(x, SR, 1.0)
-    assert y.dtype == np.float32 and y.shape == x.shape
+    assert y.dtype == np.float32
+    assert y.shape == x.shape
     assert np.corrcoef(x, y)[0, 1] > 0.999
 
 
 def test_mcadams_changes_voice_keeps_length_and_is_finite():
     x = _vowel()
     y = mcadams(x, SR, 0.8)
-    assert y.shape == x.shape and np.all(np.isfinite(y))
+    assert y.shape == x.shape
+    assert np.all(np.isfinite(y))
     assert not np.array_equal(x, y)
     assert np.max(np.abs(y)) <= 0.99 + 1e-6
     # alpha < 1 moves the first formant (below 2.5 kHz) upwards
@@ -59,10 +61,14 @@ def test_anonymize_is_deterministic_per_seed_and_never_identity():
     a1, p1 = anonymize(x, SR, np.random.default_rng(42))
     a2, p2 = anonymize(x, SR, np.random.default_rng(42))
     a3, p3 = anonymize(x, SR, np.random.default_rng(43))
-    assert np.array_equal(a1, a2) and p1 == p2
-    assert p1 != p3 and not np.array_equal(a1, a3)
+    assert np.array_equal(a1, a2)
+    assert p1 == p2
+    assert p1 != p3
+    assert not np.array_equal(a1, a3)
     for a, p in ((a1, p1), (a3, p3)):
-        assert a.shape == x.shape and a.dtype == np.float32 and np.all(np.isfinite(a))
+        assert a.shape == x.shape
+        assert a.dtype == np.float32
+        assert np.all(np.isfinite(a))
         assert not np.array_equal(a, x)
         assert 0.7 <= p["alpha"] <= 0.9
 
@@ -70,7 +76,8 @@ def test_anonymize_is_deterministic_per_seed_and_never_identity():
 def test_default_anonymize_is_plain_mcadams():
     x = _vowel()
     y, params = anonymize(x, SR, np.random.default_rng(5), alpha_range=(0.8, 0.8))
-    assert params["alpha"] == 0.8 and "pitch_ratio" not in params
+    assert params['alpha'] == 0.8
+    assert 'pitch_ratio' not in params
     assert np.allclose(y, mcadams(x, SR, 0.8))
 
 
@@ -79,13 +86,16 @@ def test_anonymize_with_pitch_records_ratio():
     y, params = anonymize(x, SR, np.random.default_rng(5), pitch_range=STRONG_PITCH_RANGE)
     ratio = params["pitch_ratio"]
     assert 1.15 <= max(ratio, 1 / ratio) <= 1.3 + 1e-3
-    assert y.shape == x.shape and np.all(np.isfinite(y)) and not np.array_equal(y, x)
+    assert y.shape == x.shape
+    assert np.all(np.isfinite(y))
+    assert not np.array_equal(y, x)
 
 
 def test_pitch_shift_moves_f0_and_keeps_length():
     x = _vowel(f0=150.0, formants=(900, 1800, 2800))
     y = pitch_shift(x, SR, 1.25)
-    assert y.shape == x.shape and np.all(np.isfinite(y))
+    assert y.shape == x.shape
+    assert np.all(np.isfinite(y))
     # the harmonic spacing follows f0: compare autocorrelation pitch estimates
     def f0_of(sig):
         seg = sig[SR // 4 : SR // 4 + 4096].astype(np.float64)
@@ -100,7 +110,8 @@ def test_edge_cases():
     silent = mcadams(np.zeros(SR // 2, dtype=np.float32), SR, 0.8)
     assert np.all(silent == 0)
     short = mcadams(np.ones(50, dtype=np.float32) * 0.1, SR, 0.8)
-    assert short.shape == (50,) and np.all(np.isfinite(short))
+    assert short.shape == (50,)
+    assert np.all(np.isfinite(short))
     with pytest.raises(ValueError):
         mcadams(np.zeros((2, 10)), SR, 0.8)
     with pytest.raises(ValueError):

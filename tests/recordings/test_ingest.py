@@ -6,7 +6,7 @@ from sottovoce.core.errors import InvalidAudio, InvalidInput, NotFound, TooLarge
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import parse_metadata
 from sottovoce.recordings.store import describe, get_recording, load_audio
-from tests.conftest import demo_clip, noise_samples, wav_bytes
+from tests.factories import demo_clip, noise_samples, wav_bytes
 from tests.helpers import counts
 
 HYPOTHESIS = {
@@ -36,7 +36,8 @@ def test_ingest_with_external_hypothesis_is_transcribed_at_once(services, device
     assert shown["status"] == "transcribed"
     assert shown["captured_at"].startswith("2026-11-20T10:00:00")
     assert shown["hypothesis"]["text"] == "lock the front door"
-    assert shown["hypothesis"]["engine"] == "acme-asr" and shown["hypothesis"]["source"] == "external"
+    assert shown['hypothesis']['engine'] == 'acme-asr'
+    assert shown['hypothesis']['source'] == 'external'
     assert [w["confidence"] for w in shown["hypothesis"]["words"]] == [0.91, 0.88, 0.42, 0.97]
     assert counts(services) == {"recordings": 1, "hypotheses": 1, "jobs": 0, "blobs": 1}
 

@@ -92,7 +92,8 @@ def test_withdrawing_consent_pulls_queued_and_leased_tasks_at_once(services, que
         with pytest.raises(Conflict):
             leases.leased_task(db, task_id, "r1")
     remaining = lease(services, "r2")
-    assert remaining is not None and remaining != task_id
+    assert remaining is not None
+    assert remaining != task_id
 
 
 def test_a_task_is_not_leased_once_consent_is_gone(services, queued):

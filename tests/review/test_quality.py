@@ -11,7 +11,7 @@ from sottovoce.review import quality
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import Submission, submit
 from sottovoce.staff.roles import REVIEWER, SUPERVISOR
-from tests.conftest import sign_in
+from tests.factories import sign_in
 
 
 def review(services, reviewer, text):
@@ -40,7 +40,8 @@ def test_disagreeing_double_review_waits_for_adjudication(services, make_account
         pending = quality.disagreements(services, db)
         assert len(pending) == 1
         by_name = {q.name: q for q in quality.reviewer_quality(services, db)}
-        assert by_name[a.name].agreement_wer == 0.25 and by_name[b.name].agreement_wer == 0.25
+        assert by_name[a.name].agreement_wer == 0.25
+        assert by_name[b.name].agreement_wer == 0.25
         supervisor = Actor("s" * 32, SUPERVISOR)
         view = quality.adjudication_view(services, db, pending[0], supervisor)
         assert sorted(view["versions"]) == ["lock the front door", "lock the front floor"]
@@ -73,7 +74,8 @@ def test_gold_accuracy_per_reviewer(services, make_account, make_recording, revi
     review(services, reviewers[0], "lock the back door")
     with services.sessions() as db:
         stats = {q.name: q for q in quality.reviewer_quality(services, db)}
-        assert stats[reviewers[0].name].gold_wer == 0.25 and stats[reviewers[0].name].gold_clips == 1
+        assert stats[reviewers[0].name].gold_wer == 0.25
+        assert stats[reviewers[0].name].gold_clips == 1
         assert db.scalar(select(ReviewTask.kind)) == "gold"
 
 
@@ -91,7 +93,8 @@ def test_supervisor_page_shows_counts_not_content_of_sensitive_clips(app_client,
     sign_in(app_client, make_staff(SUPERVISOR))
     page = app_client.get("/staff/supervise")
     assert page.status_code == 200
-    assert "1 clip(s) were stopped" in page.text and "zanzibarcanary" not in page.text
+    assert '1 clip(s) were stopped' in page.text
+    assert 'zanzibarcanary' not in page.text
 
 
 def test_live_wer_uses_only_the_random_slice(app_client, make_staff, services, make_account, make_recording):
@@ -108,8 +111,12 @@ def test_live_wer_uses_only_the_random_slice(app_client, make_staff, services, m
             db.commit()
     with services.sessions() as db:
         points, confusions = live_wer(services, db)
-    assert len(points) == 1 and points[0].wer == 0.25 and points[0].clips == 1
-    assert confusions[0]["ref"] == "floor" and confusions[0]["hyp"] == "door"
+    assert len(points) == 1
+    assert points[0].wer == 0.25
+    assert points[0].clips == 1
+    assert confusions[0]['ref'] == 'floor'
+    assert confusions[0]['hyp'] == 'door'
     sign_in(app_client, make_staff(SUPERVISOR))
     page = app_client.get("/staff/supervise")
-    assert "<svg" in page.text and "25.0%" in page.text
+    assert '<svg' in page.text
+    assert '25.0%' in page.text

@@ -36,7 +36,8 @@ def test_no_speech_and_empty_hypotheses_are_never_sampled_but_flagged(services, 
     _, device = make_account()
     empty = make_recording(device, words=())
     report = run(services)
-    assert report.sampled == 0 and report.flagged_accidental == 1
+    assert report.sampled == 0
+    assert report.flagged_accidental == 1
     with services.sessions() as db:
         assert db.get(Recording, empty.id).likely_accidental
 
@@ -80,9 +81,11 @@ def test_an_overlap_clip_gets_two_tasks_with_unrelated_ids(services, make_accoun
     recording = make_recording(device)
     run(services, sampler_overlap_share=1.0)
     pair = tasks(services)
-    assert len(pair) == 2 and pair[0].group_id == pair[1].group_id
+    assert len(pair) == 2
+    assert pair[0].group_id == pair[1].group_id
     assert len({pair[0].id, pair[1].id, recording.id}) == 3
-    assert recording.id not in pair[0].id and pair[0].id[:8] != pair[1].id[:8]
+    assert recording.id not in pair[0].id
+    assert pair[0].id[:8] != pair[1].id[:8]
 
 
 def test_a_recording_is_sampled_once(services, make_account, make_recording):

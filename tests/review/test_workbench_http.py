@@ -12,7 +12,7 @@ from sottovoce.db.models import Account, Annotation, AuditEvent, ReviewTask
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import open_annotation
 from sottovoce.staff.roles import REVIEWER
-from tests.conftest import sign_in
+from tests.factories import sign_in
 
 JSON = {"accept": "application/json"}
 
@@ -54,14 +54,18 @@ def test_full_review_flow(app_client, reviewer, one_task, services):
     task_id, _, recording_id = one_task
     page, token, audio_url = open_task(app_client)
     assert app_client.task_id == task_id
-    assert 'class="word low' in page.text and 'value="front"' in page.text  # doubtful word highlighted
+    assert 'class="word low' in page.text  # doubtful word highlighted
+    assert 'value="front"' in page.text
     audio = app_client.get(audio_url)
-    assert audio.status_code == 200 and audio.content[:4] == b"RIFF"
-    assert audio.headers["cache-control"] == "no-store" and audio.headers["content-disposition"] == "inline"
+    assert audio.status_code == 200
+    assert audio.content[:4] == b'RIFF'
+    assert audio.headers['cache-control'] == 'no-store'
+    assert audio.headers['content-disposition'] == 'inline'
     assert app_client.get(audio_url).status_code == 403  # single use
     body = {"text": "lock the front door please", "unintelligible": [4], "tags": [], "time_spent_ms": 5000}
     done = app_client.post(f"/staff/review/tasks/{task_id}/submit", content=json.dumps(body), headers={"X-CSRF-Token": token, "Content-Type": "application/json", **JSON})
-    assert done.status_code == 200 and done.json()["next"] == "/staff/review/next"
+    assert done.status_code == 200
+    assert done.json()['next'] == '/staff/review/next'
     after = app_client.post("/staff/review/next", data={"csrf": token}, follow_redirects=False)
     assert after.headers["location"] == "/staff/review?empty=1"  # the queue is empty now
     with services.sessions() as db:
@@ -71,7 +75,8 @@ def test_full_review_flow(app_client, reviewer, one_task, services):
         # The recognizer missed "please": a deletion from its point of view, as in WER.
         assert content["edits"] == [{"op": "deletion", "hypothesis": "", "correction": "please", "hyp_start": 4, "hyp_end": 4, "corr_start": 4, "corr_end": 5}]
         assert content["unintelligible"] == [4]
-        assert db.get(ReviewTask, task_id).status == "done" and db.get(ReviewTask, task_id).rendered_blob_id is None
+        assert db.get(ReviewTask, task_id).status == 'done'
+        assert db.get(ReviewTask, task_id).rendered_blob_id is None
         actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject == task_id)).all()
     assert actions == ["review.leased", "review.transcript_served", "review.audio_served", "review.audio_denied", "review.submitted"]
 
@@ -116,7 +121,8 @@ def test_withdrawn_consent_shows_withdrawn_and_serves_no_audio(app_client, revie
     assert app_client.get(f"/staff/review/tasks/{task_id}/status", headers=JSON).json() == {"status": "withdrawn"}
     assert app_client.get(audio_url, headers=JSON).status_code == 409
     page = app_client.get(f"/staff/review/tasks/{task_id}")
-    assert page.status_code == 409 and "withdrawn" in page.text
+    assert page.status_code == 409
+    assert 'withdrawn' in page.text
 
 
 def test_skip_returns_the_task_to_others(app_client, reviewer, one_task, services, make_staff):

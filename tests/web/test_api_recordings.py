@@ -5,7 +5,7 @@ from fastapi.testclient import TestClient
 
 from sottovoce.accounts.registry import revoke_device
 from sottovoce.web.app import create_app
-from tests.conftest import demo_clip, noise_samples, wav_bytes
+from tests.factories import demo_clip, noise_samples, wav_bytes
 from tests.helpers import counts
 
 URL = "/api/v1/recordings"
@@ -28,7 +28,8 @@ def test_device_upload_is_accepted_and_queued(client, device_and_token, services
     response = post(client, token)
     assert response.status_code == 202
     body = response.json()
-    assert body["status"] == "pending" and len(body["id"]) == 32
+    assert body['status'] == 'pending'
+    assert len(body['id']) == 32
     assert response.headers["cache-control"] == "no-store"
     assert counts(services)["recordings"] == 1
 
@@ -36,7 +37,8 @@ def test_device_upload_is_accepted_and_queued(client, device_and_token, services
 def test_upload_with_hypothesis_is_transcribed(client, device_and_token):
     words = [{"word": "lock", "start": 0.1, "end": 0.4, "confidence": 0.9}]
     response = post(client, device_and_token[1], metadata={"hypothesis": {"words": words}})
-    assert response.status_code == 202 and response.json()["status"] == "transcribed"
+    assert response.status_code == 202
+    assert response.json()['status'] == 'transcribed'
 
 
 REJECTIONS = [
@@ -66,7 +68,8 @@ def test_rejections_are_clear_and_leave_nothing(client, device_and_token, servic
 def test_too_big_is_413_and_leaves_nothing(client, device_and_token, services):
     services.settings.max_upload_bytes = 10_000
     response = post(client, device_and_token[1], data=wav_bytes(noise_samples(5.0)))
-    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+    assert response.status_code == 413
+    assert response.json()['error']['code'] == 'too_large'
     assert counts(services)["blobs"] == 0
 
 
@@ -80,7 +83,8 @@ def test_revoked_device_token_is_refused(client, device_and_token, services):
 
 def test_missing_audio_part_is_422(client, device_and_token):
     response = client.post(URL, data={"metadata": "{}"}, files={"other": ("x", b"y")}, headers={"Authorization": f"Bearer {device_and_token[1]}"})
-    assert response.status_code == 422 and "audio" in response.json()["error"]["message"]
+    assert response.status_code == 422
+    assert 'audio' in response.json()['error']['message']
 
 
 def test_not_multipart_is_422(client, device_and_token):

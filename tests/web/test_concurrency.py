@@ -23,7 +23,7 @@ from sottovoce.staff import sessions as staff_sessions
 from sottovoce.staff.roles import REVIEWER
 from sottovoce.web.app import create_app
 from tests.browser.conftest import live_server  # noqa: F401  (a real server on loopback)
-from tests.conftest import demo_clip, sign_in
+from tests.factories import demo_clip, sign_in
 
 METADATA = json.dumps({"hypothesis": {"words": [{"word": "lock", "start": 0.1, "end": 0.4, "confidence": 0.9}]}})
 
@@ -258,7 +258,8 @@ def test_pool_exhaustion_answers_503_with_retry_after(tmp_path, database_url, de
         held = [services.engine.connect() for _ in range(2)]  # pool_size 1 + overflow 1: all taken
         try:
             response = client.get("/healthz")
-            assert response.status_code == 503 and response.json()["database"]["ok"] is False
+            assert response.status_code == 503
+            assert response.json()['database']['ok'] is False
             busy = client.get("/me/", headers={"Cookie": "__Host-sv_account=whatever"})
             assert busy.status_code == 503
             assert busy.headers["retry-after"] == "2"
@@ -267,7 +268,8 @@ def test_pool_exhaustion_answers_503_with_retry_after(tmp_path, database_url, de
             for conn in held:
                 conn.close()
         healthy = client.get("/healthz")
-        assert healthy.status_code == 200 and healthy.json()["ok"] is True
+        assert healthy.status_code == 200
+        assert healthy.json()['ok'] is True
         assert healthy.json()["pool"]["size"] == 2
     finally:
         services.close()

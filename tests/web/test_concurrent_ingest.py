@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests.browser.conftest import live_server  # noqa: F401  (a real server on loopback)
-from tests.conftest import demo_clip
+from tests.factories import demo_clip
 
 
 def test_sixteen_concurrent_uploads_all_succeed(live_server, device_and_token, services):  # noqa: F811

@@ -15,4 +15,5 @@ def test_error_shape_is_stable(services):
             body = response.json()
             assert set(body) == {"error"}
             assert set(body["error"]) == {"code", "message"}
-            assert isinstance(body["error"]["code"], str) and body["error"]["message"]
+            assert isinstance(body['error']['code'], str)
+            assert body['error']['message']

@@ -8,7 +8,7 @@ from datetime import UTC
 
 import pytest
 
-from tests.conftest import demo_clip
+from tests.factories import demo_clip
 from tests.helpers import files_containing
 from tests.holders import new_holder, sign_in_holder
 
@@ -61,7 +61,8 @@ def test_a_device_supplied_engine_name_is_never_stored_in_plaintext(app_client, 
 
     with services.sessions() as db:
         shown = describe(services, db, get_recording(db, response.json()["id"]))
-    assert shown["hypothesis"]["engine"] == f"call {canary}" and shown["hypothesis"]["model_version"] == f"v{canary}"
+    assert shown['hypothesis']['engine'] == f'call {canary}'
+    assert shown['hypothesis']['model_version'] == f'v{canary}'
 
 
 def test_a_forged_host_header_is_not_reflected_in_redirects(app_client):

@@ -10,7 +10,7 @@ import pytest
 
 from sottovoce.staff.roles import ADMIN, PRIVACY_OFFICER, REVIEWER, ROLES, SUPERVISOR
 from sottovoce.web.policies import api_routes, policies_of
-from tests.conftest import csrf_of, demo_clip, sign_in
+from tests.factories import csrf_of, demo_clip, sign_in
 from tests.holders import new_holder, sign_in_holder
 
 ANONYMOUS, DEVICE, ACCOUNT = "anonymous", "device", "account"

@@ -18,7 +18,6 @@ from sottovoce.accounts.data_export import start_export
 from sottovoce.accounts.deletion import delete_recordings
 from sottovoce.accounts.retention import set_retention
 from sottovoce.core.audio import to_wav
-from sottovoce.core.errors import InvalidInput
 from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording, load_audio
 from sottovoce.web.deps import get_db, get_services
@@ -99,16 +98,7 @@ def delete_many(
 ) -> dict:
     """?from=&to= (ISO-8601 dates or date-times, inclusive) deletes a range; ?all=true everything."""
     account_id = holder.account.id
-    if everything:
-        if start or end:
-            raise InvalidInput("give either all=true or a from/to range, not both")
-        ids = view.all_ids(db, account_id)
-    elif start or end:
-        first = view.parse_instant(start, "from") if start else None
-        last = view.parse_instant(end, "to", end_of_day=True) if end else None
-        ids = view.ids_in_range(db, account_id, first, last)
-    else:
-        raise InvalidInput("give a range (from, to) or all=true")
+    ids = view.selected_ids(db, account_id, start, end, everything)
     receipt = delete_recordings(services, db, account_id, ids, holder.actor, CHANNEL)
     return {"deleted": receipt["counts"].get("recordings", 0) if receipt else 0, "receipt": receipt}
 

@@ -6,29 +6,26 @@ link. The POST spends it, with a double-submit cookie against login CSRF (as sta
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts import signin
-from sottovoce.core.errors import Forbidden, Unauthenticated
+from sottovoce.core.errors import Unauthenticated
 from sottovoce.core.services import Services
+from sottovoce.web.cookies import check_login_csrf, clear_cookie, issue_login_csrf, new_login_csrf, set_cookie
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.me import render
 from sottovoce.web.policies import ACCOUNT_COOKIE, AccountPrincipal, account_holder, public
-from sottovoce.web.staff.auth import set_cookie
 
 router = APIRouter(prefix="/me", tags=["account holder"])
 LOGIN_CSRF_COOKIE = "__Host-sv_account_login"
 
 
 def login_page(request: Request, token: str, error: str | None = None, status: int = 200) -> HTMLResponse:
-    csrf = secrets.token_urlsafe(32)
+    csrf = new_login_csrf()
     response = render(request, "login.html", None, {"token": token, "csrf": csrf, "error": error}, status=status)
-    set_cookie(response, LOGIN_CSRF_COOKIE, csrf, max_age=3600)
+    issue_login_csrf(response, LOGIN_CSRF_COOKIE, csrf)
     return response
 
 
@@ -45,9 +42,7 @@ def do_login(
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
 ):
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, csrf):
-        raise Forbidden("the sign-in form is stale; open the sign-in link again")
+    check_login_csrf(request, LOGIN_CSRF_COOKIE, csrf, "the sign-in form is stale; open the sign-in link again")
     try:
         signed_in = signin.redeem_link(services, db, token)
     except Unauthenticated as exc:
@@ -58,7 +53,7 @@ def do_login(
     signin.sign_out(services, db, request.cookies.get(ACCOUNT_COOKIE, ""))
     response = RedirectResponse("/me/", status_code=303)
     set_cookie(response, ACCOUNT_COOKIE, signed_in.token)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_cookie(response, LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -71,5 +66,5 @@ def do_logout(
 ):
     signin.sign_out(services, db, request.cookies.get(ACCOUNT_COOKIE, ""))
     response = RedirectResponse("/me/login", status_code=303)
-    response.delete_cookie(ACCOUNT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_cookie(response, ACCOUNT_COOKIE)
     return response

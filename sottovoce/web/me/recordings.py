@@ -57,18 +57,14 @@ def delete_many(
     """scope=range deletes recordings captured from ``start`` to ``end`` (dates, inclusive);
     scope=all deletes every recording and needs confirm=yes."""
     account_id = holder.account.id
-    if scope == "range":
-        if not start and not end:
-            raise InvalidInput("give a start date, an end date, or both")
-        first = view.parse_instant(start, "start") if start else None
-        last = view.parse_instant(end, "end", end_of_day=True) if end else None
-        ids = view.ids_in_range(db, account_id, first, last)
-    elif scope == "all":
-        if confirm != "yes":
-            raise InvalidInput("tick the box to confirm that everything should be deleted")
-        ids = view.all_ids(db, account_id)
-    else:
+    if scope not in ("range", "all"):
         raise InvalidInput("expected scope 'range' or 'all'")
+    if scope == "all" and confirm != "yes":
+        raise InvalidInput("tick the box to confirm that everything should be deleted")
+    if scope == "all":
+        ids = view.selected_ids(db, account_id, None, None, everything=True)
+    else:
+        ids = view.selected_ids(db, account_id, start, end, everything=False, labels=("start", "end"))
     receipt = delete_recordings(services, db, account_id, ids, holder.actor, DASHBOARD)
     if receipt is None:
         return render(request, "message.html", holder, {"title": "Nothing to delete", "message": "No recordings matched, so nothing was deleted."})

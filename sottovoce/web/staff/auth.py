@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from sottovoce.core.errors import Forbidden, InvalidInput, TooManyRequests, Unauthenticated
+from sottovoce.core.errors import InvalidInput, TooManyRequests, Unauthenticated
 from sottovoce.core.services import Services
 from sottovoce.staff import sessions as staff_sessions
 from sottovoce.staff.users import change_password
+from sottovoce.web.cookies import check_login_csrf, clear_cookie, issue_login_csrf, new_login_csrf, set_cookie
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import STAFF_COOKIE, StaffPrincipal, public, staff
 from sottovoce.web.templating import templates
@@ -21,20 +19,14 @@ router = APIRouter(prefix="/staff", tags=["staff"])
 LOGIN_CSRF_COOKIE = "__Host-sv_login_csrf"
 
 
-def set_cookie(response, name: str, value: str, max_age: int | None = None) -> None:
-    # __Host- cookies must be Secure, have Path=/ and no Domain: the browser then pins them to
-    # exactly this origin. SameSite=Strict keeps them off every cross-site request.
-    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
-
-
 def client_addr(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 def login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
-    token = secrets.token_urlsafe(32)
+    token = new_login_csrf()
     response = templates.TemplateResponse(request, "staff/login.html", {"csrf": token, "error": error}, status_code=status)
-    set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    issue_login_csrf(response, LOGIN_CSRF_COOKIE, token)
     return response
 
 
@@ -53,9 +45,7 @@ def do_login(
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
 ):
-    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, csrf):
-        raise Forbidden("the sign-in form is stale; reload the page and try again")
+    check_login_csrf(request, LOGIN_CSRF_COOKIE, csrf, "the sign-in form is stale; reload the page and try again")
     try:
         signed_in = staff_sessions.sign_in(services, db, name, password, code, client_addr(request))
     except Unauthenticated as exc:
@@ -64,7 +54,7 @@ def do_login(
         return login_page(request, exc.message, status=429)
     response = RedirectResponse("/staff/", status_code=303)
     set_cookie(response, STAFF_COOKIE, signed_in.token)
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_cookie(response, LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -77,7 +67,7 @@ def do_logout(
 ):
     staff_sessions.sign_out(services, db, request.cookies.get(STAFF_COOKIE, ""))
     response = RedirectResponse("/staff/login", status_code=303)
-    response.delete_cookie(STAFF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_cookie(response, STAFF_COOKIE)
     return response
 
 

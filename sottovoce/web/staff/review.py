@@ -7,7 +7,6 @@ recorded in the audit log before they leave (fail closed).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, SottovoceError, TooManyRequests
 from sottovoce.core.services import Services
+from sottovoce.core.session_tokens import digest
 from sottovoce.forensics.tracing import mark_wav
 from sottovoce.review import leases as task_leases
 from sottovoce.review.projection import reviewer_view
@@ -47,11 +47,11 @@ class PreparedClips:
             for key in [k for k, (t, _) in self._clips.items() if now - t > self.lifetime_s]:
                 del self._clips[key]
             if len(self._clips) < self.limit:
-                self._clips[hashlib.sha256(ticket.encode()).hexdigest()] = (now, wav)
+                self._clips[digest(ticket)] = (now, wav)
 
     def take(self, ticket: str) -> bytes | None:
         with self._lock:
-            entry = self._clips.pop(hashlib.sha256(ticket.encode()).hexdigest(), None)
+            entry = self._clips.pop(digest(ticket), None)
         return entry[1] if entry and time.monotonic() - entry[0] <= self.lifetime_s else None
 
 
@@ -60,7 +60,7 @@ reviewer = staff(REVIEWER)
 
 
 def _session_hash(principal: StaffPrincipal) -> str:
-    return hashlib.sha256(principal.session.token_hash.encode()).hexdigest()
+    return digest(principal.session.token_hash)
 
 
 def _next_url(services: Services, db: Session, principal: StaffPrincipal) -> str:

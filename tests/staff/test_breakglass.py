@@ -11,7 +11,7 @@ from sottovoce.db.models import AuditEvent
 from sottovoce.review.sampler import create_tasks
 from sottovoce.staff import breakglass
 from sottovoce.staff.roles import PRIVACY_OFFICER
-from tests.conftest import sign_in
+from tests.factories import sign_in
 
 ALICE = Actor("a" * 32, PRIVACY_OFFICER)
 BOB = Actor("b" * 32, PRIVACY_OFFICER)
@@ -85,4 +85,5 @@ def test_the_web_flow_needs_two_signed_in_officers(app_client, make_staff, servi
     app_client.cookies.clear()
     sign_in(app_client, first, first.code(1))
     revealed = app_client.post(f"/staff/privacy/reid/{request_id}/reveal", data={"csrf": csrf()})
-    assert revealed.status_code == 200 and "zoe" in revealed.text
+    assert revealed.status_code == 200
+    assert 'zoe' in revealed.text

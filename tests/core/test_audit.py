@@ -43,7 +43,9 @@ def tamper(services, *statements):
 def test_untouched_log_verifies(services):
     fill(services)
     result = check(services)
-    assert result.ok and result.events == 30 and result.first_bad_seq is None
+    assert result.ok
+    assert result.events == 30
+    assert result.first_bad_seq is None
 
 
 @ASVS_LOG_INTEGRITY
@@ -77,7 +79,9 @@ def test_truncation_after_a_checkpoint_is_detected(services):
         services.audit.checkpoint(db)
     tamper(services, "DELETE FROM audit_events WHERE seq > 15")
     result = check(services)
-    assert not result.ok and result.first_bad_seq == 16 and "truncation" in result.reason
+    assert not result.ok
+    assert result.first_bad_seq == 16
+    assert 'truncation' in result.reason
 
 
 @ASVS_LOG_INTEGRITY
@@ -96,7 +100,9 @@ def test_a_fully_rewritten_chain_is_caught_by_the_signed_checkpoint(services):
     tamper(services, *statements)
     result = check(services)
     # ...but its head no longer matches the head the checkpoint signed.
-    assert not result.ok and result.first_bad_seq == 10 and "rewritten" in result.reason
+    assert not result.ok
+    assert result.first_bad_seq == 10
+    assert 'rewritten' in result.reason
 
 
 @ASVS_LOG_INTEGRITY
@@ -161,7 +167,8 @@ def test_deleting_the_newest_events_after_a_restart_is_detected(services, settin
         instance.close()
     tamper(services, "DELETE FROM audit_events WHERE seq > 70", "UPDATE audit_head SET seq = 70")
     result = check(services)
-    assert not result.ok and "truncation" in result.reason
+    assert not result.ok
+    assert 'truncation' in result.reason
 
 
 @ASVS_LOG_INTEGRITY
@@ -175,8 +182,10 @@ def test_what_an_attacker_with_database_access_can_still_hide(services):
     assert "truncation" in check(services).reason  # the head row still says 25
     tamper(services, "UPDATE audit_head SET seq = 20")
     hidden = check(services)
-    assert hidden.ok and hidden.events == 20  # the documented limit: the 5 unsigned events are gone unseen
-    assert hidden.newest_checkpoint_seq == 20 and hidden.newest_checkpoint_age_s is not None
+    assert hidden.ok  # the documented limit: the 5 unsigned events are gone unseen
+    assert hidden.events == 20
+    assert hidden.newest_checkpoint_seq == 20
+    assert hidden.newest_checkpoint_age_s is not None
 
 
 def test_checkpoint_is_written_every_n_events(services):
@@ -210,7 +219,7 @@ def test_record_fails_closed_when_the_log_cannot_be_written(services):
 def test_transcript_is_not_shown_when_the_read_cannot_be_audited(services, device, settings, env_for):
     from sottovoce.recordings.ingest import commit_ingest, ingest
     from sottovoce.recordings.metadata import parse_metadata
-    from tests.conftest import demo_clip
+    from tests.factories import demo_clip
 
     words = [{"word": "marmalade", "start": 0.1, "end": 0.5, "confidence": 0.5}]
     with services.sessions() as db:
@@ -218,7 +227,8 @@ def test_transcript_is_not_shown_when_the_read_cannot_be_audited(services, devic
         commit_ingest(services, db, recording)
     env = env_for(settings)
     shown = subprocess.run([sys.executable, "-m", "sottovoce", "recordings", "show", recording.id], env=env, capture_output=True, text=True)
-    assert shown.returncode == 0 and "marmalade" in shown.stdout
+    assert shown.returncode == 0
+    assert 'marmalade' in shown.stdout
     break_audit_inserts(services)
     refused = subprocess.run([sys.executable, "-m", "sottovoce", "recordings", "show", recording.id], env=env, capture_output=True, text=True)
     assert refused.returncode == 1
@@ -235,4 +245,5 @@ def test_cli_verify_reports_tampering(services, settings, env_for):
                                      "newest_checkpoint_seq": None, "newest_checkpoint_age_s": None}
     tamper(services, "UPDATE audit_events SET action = 'nothing' WHERE seq = 2")
     bad = subprocess.run([sys.executable, "-m", "sottovoce", "audit", "verify", "--json"], env=env, capture_output=True, text=True)
-    assert bad.returncode == 1 and json.loads(bad.stdout)["first_bad_seq"] == 2
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)['first_bad_seq'] == 2

@@ -17,7 +17,8 @@ def test_put_get_delete(tmp_path):
 def test_ids_are_random_and_unrelated(tmp_path):
     store = LocalBlobStore(tmp_path)
     ids = {store.put(b"x") for _ in range(50)}
-    assert len(ids) == 50 and all(len(i) == 32 for i in ids)
+    assert len(ids) == 50
+    assert all(len(i) == 32 for i in ids)
 
 
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "ab", "Z" * 32, "../" + "a" * 29])

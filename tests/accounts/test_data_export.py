@@ -31,7 +31,8 @@ def test_export_holds_exactly_the_accounts_data(services):
     files = unzip(b"".join(export_chunks(services, mine.account.id)))
     assert set(files) == {"README.txt", "data.json"} | {f"audio/{r.id}.wav" for r in recordings}
     data = json.loads(files["data.json"])
-    assert data["format"] == "sottovoce-export-v1" and data["account"]["id"] == mine.account.id
+    assert data['format'] == 'sottovoce-export-v1'
+    assert data['account']['id'] == mine.account.id
     assert [d["id"] for d in data["devices"]] == [mine.device.id]
     by_id = {r["id"]: r for r in data["recordings"]}
     assert set(by_id) == {r.id for r in recordings}
@@ -42,7 +43,8 @@ def test_export_holds_exactly_the_accounts_data(services):
     with services.sessions() as db:
         for r in recordings:
             wav = files[f"audio/{r.id}.wav"]
-            assert wav[:4] == b"RIFF" and len(wav) == 44 + 2 * load_audio(services, db, r).size
+            assert wav[:4] == b'RIFF'
+            assert len(wav) == 44 + 2 * load_audio(services, db, r).size
     everything = b"".join(files.values())
     for needle in (theirs.account.id, theirs.device.id, foreign.id, "their private", "e" * 32, theirs.account.name):
         assert needle.encode() not in everything, needle
@@ -55,16 +57,20 @@ def test_export_streams_in_pieces_and_is_audited(app_client, services):
     with services.sessions() as db:
         name, chunks = start_export(services, db, holder.account.id, OPERATOR, "cli")
         event = db.scalars(select(AuditEvent).where(AuditEvent.action == "account.exported")).one()
-    assert name.startswith("sottovoce-export-") and name.endswith(".zip")
-    assert event.subject == holder.account.id and event.role == "operator"
+    assert name.startswith('sottovoce-export-')
+    assert name.endswith('.zip')
+    assert event.subject == holder.account.id
+    assert event.role == 'operator'
     pieces = list(chunks)
     assert len([p for p in pieces if p]) >= 6  # README + data.json, then one piece per recording
     assert max(len(p) for p in pieces) < 64 * 1024
     unzip(b"".join(pieces))
     sign_in_holder(app_client, services, holder.account)
     response = app_client.get("/api/v1/me/export")
-    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
-    assert response.headers["cache-control"] == "no-store" and "attachment" in response.headers["content-disposition"]
+    assert response.status_code == 200
+    assert response.headers['content-type'] == 'application/zip'
+    assert response.headers['cache-control'] == 'no-store'
+    assert 'attachment' in response.headers['content-disposition']
     assert len(unzip(response.content)) == 7
 
 
@@ -79,5 +85,6 @@ def test_cli_export_writes_a_private_file_once(services, settings, env_for, tmp_
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert len(unzip(out.read_bytes())) == 3
     again = run_cli(env, "accounts", "export", holder.account.id, "--out", str(out))
-    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert again.exit_code == 1
+    assert 'already exists' in again.stderr
     assert os.listdir(out.parent) == ["ada.zip"]  # no temp file left behind

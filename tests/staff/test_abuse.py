@@ -17,9 +17,9 @@ REVIEWER = Actor("r" * 32, "reviewer")
 
 
 @pytest.fixture
-def on_shift(monkeypatch):
-    """Pin the clock inside the default 06-22 UTC shift so only the rule under test can fire."""
-    monkeypatch.setattr("sottovoce.core.audit._now_iso", lambda: datetime.now(UTC).replace(hour=12).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+def on_shift(services):
+    """Pin the audit clock inside the default 06-22 UTC shift so only the rule under test can fire."""
+    services.audit.clock = lambda: datetime.now(UTC).replace(hour=12)
 
 
 def events(services, actor, action, n, subject="t", details=None):
@@ -55,8 +55,8 @@ def test_volume_far_above_the_reviewers_norm_fires(services, on_shift):
     assert "volume" in alerts(services)
 
 
-def test_activity_outside_the_shift_fires(services, monkeypatch):
-    monkeypatch.setattr("sottovoce.core.audit._now_iso", lambda: "2026-11-27T03:15:00.000000Z")
+def test_activity_outside_the_shift_fires(services):
+    services.audit.clock = lambda: datetime(2026, 11, 27, 3, 15, tzinfo=UTC)
     events(services, REVIEWER, "review.leased", 1)
     assert alerts(services) == ["off_shift"]
 
@@ -73,7 +73,8 @@ def test_fetching_audio_without_a_lease_fires_and_suspends(services, on_shift, m
     events(services, REVIEWER, "review.audio_denied", 3)
     with services.sessions() as db:
         alert = db.scalar(select(Alert))
-        assert alert.rule == "no_lease" and alert.suspended
+        assert alert.rule == 'no_lease'
+        assert alert.suspended
         assert db.get(StaffUser, REVIEWER.id).review_suspended
         assert db.scalar(select(ReviewTask.status)) == "queued"  # the lease was taken back
         with pytest.raises(Forbidden, match="suspended"):

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from sottovoce.db.models import Recording
 from sottovoce.recordings.store import load_audio
-from tests.conftest import DEMO_CLIPS
+from tests.factories import DEMO_CLIPS
 
 SCRIPT = """
 import sys
-from sottovoce.core.services import Services
+from sottovoce.app_services import open_services
 from sottovoce.core.settings import Settings
 from sottovoce.recordings.ingest import ingest, commit_ingest
 from sottovoce.recordings.metadata import parse_metadata

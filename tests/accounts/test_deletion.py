@@ -35,7 +35,7 @@ from sottovoce.db.models import (
 )
 from sottovoce.jobs.recovery import recover
 from sottovoce.recordings.store import AUDIO
-from tests.conftest import noise_samples
+from tests.factories import noise_samples
 from tests.helpers import files_containing
 from tests.holders import add_task, new_holder, record, run_cli, sign_in_holder
 
@@ -62,7 +62,9 @@ def test_deleting_a_recording_removes_everything_derived_from_it(services):
     with services.sessions() as db:
         rendered = [db.get(ReviewTask, t.id).rendered_blob_id for t in (leased, done)]
         receipt = delete_recordings(services, db, holder.account.id, [doomed.id], OPERATOR, "cli")
-    assert receipt["status"] == "done" and receipt["scope"] == "recordings" and receipt["completed_at"]
+    assert receipt['status'] == 'done'
+    assert receipt['scope'] == 'recordings'
+    assert receipt['completed_at']
     counts = receipt["counts"]
     assert (counts["recordings"], counts["audio_blobs"], counts["hypotheses"]) == (1, 1, 1)
     assert (counts["review_tasks"], counts["annotations"], counts["rendered_clips"], counts["jobs"]) == (2, 2, 2, 2)
@@ -70,15 +72,22 @@ def test_deleting_a_recording_removes_everything_derived_from_it(services):
         assert count(services, model, column == doomed.id) == 0
     assert count(services, Job, Job.subject_id.in_([leased.id, done.id, doomed.id])) == 0
     blobs = set(services.blobs.ids())
-    assert doomed.audio_blob_id not in blobs and not set(rendered) & blobs
-    assert kept.audio_blob_id in blobs and count(services, ReviewTask, ReviewTask.recording_id == kept.id) == 1
+    assert doomed.audio_blob_id not in blobs
+    assert not set(rendered) & blobs
+    assert kept.audio_blob_id in blobs
+    assert count(services, ReviewTask, ReviewTask.recording_id == kept.id) == 1
     with services.sessions() as db:
         stored = db.get(DeletionReceipt, receipt["id"])
-        assert stored.status == "done" and stored.recording_ids == "[]" and stored.account_id == holder.account.id
+        assert stored.status == 'done'
+        assert stored.recording_ids == '[]'
+        assert stored.account_id == holder.account.id
         event = db.scalars(select(AuditEvent).where(AuditEvent.action == "recording.deleted")).one()
     details = json.loads(event.details)
-    assert details["receipt"] == receipt["id"] and details["counts"] == counts and details["channel"] == "cli"
-    assert doomed.id not in event.details and "doomed" not in event.details  # counts only, no content or ids
+    assert details['receipt'] == receipt['id']
+    assert details['counts'] == counts
+    assert details['channel'] == 'cli'
+    assert doomed.id not in event.details  # counts only, no content or ids
+    assert 'doomed' not in event.details
 
 
 def test_receipts_are_shown_to_the_account_holder(app_client, services):
@@ -86,9 +95,12 @@ def test_receipts_are_shown_to_the_account_holder(app_client, services):
     csrf = sign_in_holder(app_client, services, holder.account)
     recordings = [record(services, holder.device) for _ in range(3)]
     one = app_client.post(f"/me/recordings/{recordings[0].id}/delete", data={"csrf": csrf}, follow_redirects=False)
-    assert one.status_code == 303 and one.headers["location"].startswith("/me/receipts/")
+    assert one.status_code == 303
+    assert one.headers['location'].startswith('/me/receipts/')
     page = app_client.get(one.headers["location"], headers={"accept": "text/html"})
-    assert page.status_code == 200 and "audio blobs" in page.text and "dashboard" in page.text
+    assert page.status_code == 200
+    assert 'audio blobs' in page.text
+    assert 'dashboard' in page.text
     rest = app_client.post("/me/recordings/delete", data={"scope": "all", "confirm": "yes", "csrf": csrf}, follow_redirects=False)
     assert rest.status_code == 303
     receipts = app_client.get("/api/v1/me/receipts").json()["receipts"]
@@ -110,14 +122,16 @@ def test_dashboard_range_and_everything_need_valid_input(app_client, services):
     ]
     for form, message in cases:
         response = app_client.post("/me/recordings/delete", data={**form, "csrf": csrf}, headers=json_)
-        assert response.status_code == 422 and message in response.json()["error"]["message"], form
+        assert response.status_code == 422, form
+        assert message in response.json()['error']['message'], form
     h = {"X-CSRF-Token": csrf}
     assert app_client.delete("/api/v1/me/recordings", headers=h).status_code == 422
     assert app_client.delete("/api/v1/me/recordings?from=2026-02-30", headers=h).status_code == 422
     assert app_client.delete("/api/v1/me/recordings?all=true&from=2026-01-01", headers=h).status_code == 422
     assert app_client.delete("/api/v1/me/recordings/" + "0" * 32, headers=h).status_code == 404
     empty = app_client.post("/me/recordings/delete", data={"scope": "range", "end": "2000-01-01", "csrf": csrf}, headers={"accept": "text/html"})
-    assert empty.status_code == 200 and "nothing was deleted" in empty.text
+    assert empty.status_code == 200
+    assert 'nothing was deleted' in empty.text
     assert count(services, Recording) == 1
 
 
@@ -153,9 +167,11 @@ def test_canary_deleted_recording_leaves_no_trace_in_database_blobs_or_export(se
     home = settings.home
     sqlite = services.engine.dialect.name == "sqlite"
     # The scan can see them before deletion (so its silence afterwards means something).
-    assert files_containing(home, windows(audio_ct)[1]) and files_containing(home, windows(clip_ct)[1])
+    assert files_containing(home, windows(audio_ct)[1])
+    assert files_containing(home, windows(clip_ct)[1])
     if sqlite:
-        assert files_containing(home, windows(hypothesis_ct)[1]) and files_containing(home, windows(annotation_ct)[1])
+        assert files_containing(home, windows(hypothesis_ct)[1])
+        assert files_containing(home, windows(annotation_ct)[1])
 
     with services.sessions() as db:
         delete_recordings(services, db, holder.account.id, [doomed.id], OPERATOR, "dashboard")
@@ -169,7 +185,14 @@ def test_canary_deleted_recording_leaves_no_trace_in_database_blobs_or_export(se
         assert not wal.exists() or wal.stat().st_size == 0  # truncated by the scrub after the cascade
     for root in (home, exports):
         assert files_containing(root, CANARY.encode()) == [], root
-        assert files_containing(root, doomed.id.encode()) == [] or root == home  # the audit log keeps receipt ids, not recording ids
+    assert files_containing(exports, doomed.id.encode()) == []
+    # In the data folder the recording's id survives only in its deletion receipt, a database row
+    # the account holder keeps as proof: no blob, key, checkpoint or temporary file names it.
+    assert all(p.name.startswith("sottovoce.db") for p in files_containing(home, doomed.id.encode()))
+    with services.sessions() as db:
+        receipts = db.scalars(select(DeletionReceipt.recording_ids)).all()
+        assert sum(doomed.id in ids for ids in receipts) == 1
+        assert db.get(Recording, doomed.id) is None
         for name, ciphertext in ciphertexts.items():
             for window in windows(ciphertext):
                 assert files_containing(root, window) == [], (name, root)
@@ -199,10 +222,13 @@ def test_closing_an_account_shreds_its_key_so_a_backup_no_longer_decrypts(servic
 
     with services.sessions() as db:
         receipt = close_account(services, db, holder.account.id, OPERATOR, "cli")
-    assert receipt["scope"] == "account" and receipt["status"] == "done"
+    assert receipt['scope'] == 'account'
+    assert receipt['status'] == 'done'
     counts = receipt["counts"]
     assert (counts["recordings"], counts["data_keys"], counts["accounts"], counts["devices"], counts["sessions"]) == (3, 1, 1, 1, 1)
-    assert counts["review_tasks"] == 1 and counts["rendered_clips"] == 1 and counts["consent_changes"] == 1
+    assert counts['review_tasks'] == 1
+    assert counts['rendered_clips'] == 1
+    assert counts['consent_changes'] == 1
 
     fresh = KeyRing(MasterKey.load_or_create(settings.resolved_key_file))  # a restart: nothing cached
     with services.sessions() as db:
@@ -217,10 +243,12 @@ def test_closing_an_account_shreds_its_key_so_a_backup_no_longer_decrypts(servic
                               (ConsentChange, ConsentChange.account_id), (AccountSession, AccountSession.account_id)):
             assert db.scalar(select(func.count()).select_from(model).where(column == holder.account.id)) == 0, model
         closure = db.scalars(select(DeletionReceipt).where(DeletionReceipt.account_id == holder.account.id)).one()
-        assert closure.scope == "account" and closure.status == "done"
+        assert closure.scope == 'account'
+        assert closure.status == 'done'
         assert db.scalars(select(AuditEvent.action).where(AuditEvent.action == "account.closed")).all() == ["account.closed"]
     left = set(services.blobs.ids())
-    assert not {r.audio_blob_id for r in recordings} & left and rendered_id not in left
+    assert not {r.audio_blob_id for r in recordings} & left
+    assert rendered_id not in left
     assert other_recording.audio_blob_id in left
     assert app_client.get("/api/v1/me").status_code == 401  # its sessions ended
     if services.engine.dialect.name == "sqlite":
@@ -251,7 +279,8 @@ def test_listed_parts_run_in_order_and_are_counted(services):
     with services.sessions() as db:
         receipt = delete_recordings(services, db, holder.account.id, ids, OPERATOR, "cli")
     assert seen == [("cached_features", ids), ("later_models", ids)]
-    assert receipt["counts"]["cached_features"] == 2 and receipt["counts"]["later_models_marked"] == 1
+    assert receipt['counts']['cached_features'] == 2
+    assert receipt['counts']['later_models_marked'] == 1
     names = [p.name for p in services.deletion_parts]
     assert names[:3] == ["jobs", "review_data", "hypotheses"]
     assert receipt["counts"]["hypotheses"] == 2  # the built-in parts ran too
@@ -286,14 +315,18 @@ def test_a_failure_half_way_is_completed_by_recovery(services):
         delete_recordings(crashing, db, holder.account.id, [r.id for r in recordings], OPERATOR, "dashboard")
     with services.sessions() as db:
         pending = db.scalars(select(DeletionReceipt)).one()
-        assert pending.status == "pending" and len(json.loads(pending.recording_ids)) == 3
+        assert pending.status == 'pending'
+        assert len(json.loads(pending.recording_ids)) == 3
     assert count(services, Recording) == 3  # the failed batch rolled back as a whole
     assert recover(services)["deletions_resumed"] == 1
-    assert count(services, Recording) == 0 and count(services, Hypothesis) == 0 and count(services, ReviewTask) == 0
+    assert count(services, Recording) == 0
+    assert count(services, Hypothesis) == 0
+    assert count(services, ReviewTask) == 0
     assert set(services.blobs.ids()) == set()
     with services.sessions() as db:
         done = db.scalars(select(DeletionReceipt)).one()
-        assert done.status == "done" and json.loads(done.counts)["recordings"] == 3
+        assert done.status == 'done'
+        assert json.loads(done.counts)['recordings'] == 3
 
 
 KILL_SCRIPT = """
@@ -352,9 +385,12 @@ def test_cli_deletes_a_recording_and_closes_an_account(services, settings, env_f
     closed = run_cli(env, "accounts", "close", holder.account.id, "--json")
     assert closed.exit_code == 0, closed.stderr
     receipt = json.loads(closed.stdout)
-    assert receipt["scope"] == "account" and receipt["counts"]["recordings"] == 1
+    assert receipt['scope'] == 'account'
+    assert receipt['counts']['recordings'] == 1
     with services.sessions() as db:
         events = db.scalars(select(AuditEvent).where(AuditEvent.action.in_(["recording.deleted", "account.closed"])).order_by(AuditEvent.seq)).all()
     assert [(e.action, e.actor, e.role) for e in events] == [("recording.deleted", "cli", "operator"), ("account.closed", "cli", "operator")]
     bad = run_cli(env, "recordings", "delete", second.id)  # gone with the account
-    assert bad.exit_code == 1 and "recording not found" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert bad.exit_code == 1
+    assert 'recording not found' in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

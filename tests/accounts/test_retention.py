@@ -47,7 +47,8 @@ def test_sweep_deletes_only_what_is_past_each_accounts_retention(services):
     assert report["accidental-policy"] == {"accounts": 0, "recordings": 0}
     with services.sessions() as db:
         receipts = db.scalars(select(DeletionReceipt)).all()
-    assert sorted(r.channel for r in receipts) == ["retention", "retention"] and all(r.status == "done" for r in receipts)
+    assert sorted(r.channel for r in receipts) == ['retention', 'retention']
+    assert all(r.status == 'done' for r in receipts)
     assert sweep(services, now=NOW)["receipts"] == []  # nothing left to do
 
 
@@ -79,5 +80,7 @@ def test_cli_sweep_reports_json(services, settings, env_for):
     result = run_cli(env_for(settings), "retention", "sweep", "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["retention"]["recordings"] == 1 and len(report["receipts"]) == 1 and "wal_truncated" in report
+    assert report['retention']['recordings'] == 1
+    assert len(report['receipts']) == 1
+    assert 'wal_truncated' in report
     assert ids(services) == set()

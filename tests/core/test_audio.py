@@ -3,7 +3,7 @@ import pytest
 
 from sottovoce.core import audio
 from sottovoce.core.errors import InvalidAudio
-from tests.conftest import demo_clip, encode, noise_samples, wav_bytes
+from tests.factories import demo_clip, encode, noise_samples, wav_bytes
 
 FORMATS = [
     ("wav", "pcm_s16le", 16_000),
@@ -65,4 +65,6 @@ def test_too_long_is_rejected_before_decoding_everything():
 
 def test_served_wav_carries_no_tags():
     data = audio.to_wav(noise_samples(0.5))
-    assert data[:4] == b"RIFF" and b"LIST" not in data[:200] and len(data) == 44 + 16_000
+    assert data[:4] == b'RIFF'
+    assert b'LIST' not in data[:200]
+    assert len(data) == 44 + 16000
