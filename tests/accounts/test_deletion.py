@@ -331,16 +331,18 @@ def test_a_failure_half_way_is_completed_by_recovery(services):
 
 KILL_SCRIPT = """
 import os, signal, sys
-from sottovoce.core.audit import OPERATOR
+from dataclasses import replace
 from sottovoce.accounts import deletion
-from sottovoce.core.services import Services
+from sottovoce.app_services import open_services
+from sottovoce.core.audit import OPERATOR
+from sottovoce.core.services import DeletionPart
 from sottovoce.core.settings import Settings
 
 def die(services, db, recording_ids):
     os.kill(os.getpid(), signal.SIGKILL)  # killed mid-cascade: the pending receipt is committed
 
-deletion.register_part("die", die)
 services = open_services(Settings())
+services = replace(services, deletion_parts=(*services.deletion_parts, DeletionPart("die", die)))
 with services.sessions() as db:
     if sys.argv[1] == "close":
         deletion.close_account(services, db, sys.argv[2], OPERATOR, "cli")

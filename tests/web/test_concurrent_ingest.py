@@ -13,13 +13,21 @@ from tests.browser.conftest import live_server  # noqa: F401  (a real server on 
 from tests.factories import demo_clip
 
 
-def test_sixteen_concurrent_uploads_all_succeed(live_server, device_and_token, services):  # noqa: F811
-    token = device_and_token[1]
+def test_sixteen_concurrent_uploads_all_succeed(live_server, make_account, services):  # noqa: F811
+    from sottovoce.accounts.registry import add_device
+
+    # Sixteen devices at once (one device alone is capped at two uploads in flight: test_concurrency.py).
+    tokens = []
+    with services.sessions() as db:
+        for _ in range(2):
+            account, _ = make_account()
+            tokens += [add_device(db, account.id, f"SN-C{i}-{account.id[:6]}")[1] for i in range(8)]
+        db.commit()
     metadata = json.dumps({"hypothesis": {"words": [{"word": "lock", "start": 0.1, "end": 0.4, "confidence": 0.9}]}})
 
-    def upload(_):
+    def upload(i):
         with httpx.Client(timeout=20) as client:
-            return client.post(f"{live_server}/api/v1/recordings", headers={"Authorization": f"Bearer {token}"},
+            return client.post(f"{live_server}/api/v1/recordings", headers={"Authorization": f"Bearer {tokens[i % 16]}"},
                                files={"audio": ("a.wav", demo_clip(), "audio/wav")}, data={"metadata": metadata}).status_code
 
     with ThreadPoolExecutor(16) as pool:
