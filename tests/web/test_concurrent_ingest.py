@@ -17,11 +17,9 @@ def test_sixteen_concurrent_uploads_all_succeed(live_server, make_account, servi
     from sottovoce.accounts.registry import add_device
 
     # Sixteen devices at once (one device alone is capped at two uploads in flight: test_concurrency.py).
-    tokens = []
+    accounts = [make_account()[0] for _ in range(2)]
     with services.sessions() as db:
-        for _ in range(2):
-            account, _ = make_account()
-            tokens += [add_device(db, account.id, f"SN-C{i}-{account.id[:6]}")[1] for i in range(8)]
+        tokens = [add_device(db, a.id, f"SN-C{i}-{a.id[:6]}")[1] for a in accounts for i in range(8)]
         db.commit()
     metadata = json.dumps({"hypothesis": {"words": [{"word": "lock", "start": 0.1, "end": 0.4, "confidence": 0.9}]}})
 
