@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, Forbidden, NotFound
 from sottovoce.core.services import Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.enums import TaskStatus
 from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
@@ -84,7 +85,7 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
             .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.QUEUED)
             .values(status=TaskStatus.LEASED, lease_holder=reviewer_id, lease_expires_at=lease_until)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             return db.get(ReviewTask, task_id)
     return None
 

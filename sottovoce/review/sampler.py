@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
 from sottovoce.core.services import Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import Account, Hypothesis, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
 
@@ -61,7 +62,7 @@ def flag_accidental(db: Session) -> int:
         .where(Recording.status == "transcribed", Recording.likely_accidental.is_(False), Recording.id.in_(empty))
         .values(likely_accidental=True)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def candidates(db: Session) -> list[Candidate]:

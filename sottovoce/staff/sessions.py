@@ -19,7 +19,7 @@ from sottovoce.core.audit import Actor
 from sottovoce.core.errors import TooManyRequests, Unauthenticated
 from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest, has_expired, touch
-from sottovoce.db.engine import serialize_on
+from sottovoce.db.engine import rowcount, serialize_on
 from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
 from sottovoce.db.types import utcnow
 from sottovoce.staff import passwords, totp
@@ -156,4 +156,4 @@ def sign_out(services: Services, db: Session, token: str) -> None:
 def forget_old_attempts(db: Session, older_than: timedelta = timedelta(days=1)) -> int:
     """Sign-in attempts (hashed names, client addresses) are kept for the throttling window only;
     the server's housekeeping timer calls this. The caller commits."""
-    return db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than)).rowcount
+    return rowcount(db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than)))
