@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, Forbidden, NotFound
@@ -32,12 +32,12 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _available(now):
+def _available(now: datetime) -> ColumnElement[bool]:
     """Queued, or leased but expired."""
     return or_(ReviewTask.status == TaskStatus.QUEUED, and_(ReviewTask.status == TaskStatus.LEASED, ReviewTask.lease_expires_at < now))
 
 
-def requeue_expired(db: Session, now) -> None:
+def requeue_expired(db: Session, now: datetime) -> None:
     """Expired leases go back to the queue (checked lazily, at the next lease; no sweeper needed)."""
     db.execute(
         update(ReviewTask)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ def candidates(db: Session) -> list[Candidate]:
     return [Candidate(r.id, r.account_id, r.min_confidence or 0.0, r.mean_confidence or 0.0) for r in db.execute(query)]
 
 
-def _recent_counts(db: Session, since) -> tuple[dict[str, int], int]:
+def _recent_counts(db: Session, since: datetime) -> tuple[dict[str, int], int]:
     rows = db.execute(
         select(Recording.account_id, func.count()).where(Recording.sampled_at >= since).group_by(Recording.account_id)
     ).all()
