@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
@@ -37,7 +37,7 @@ def network_tag(services: Services, client_addr: str) -> str:
 
     try:
         ip = ipaddress.ip_address(client_addr)
-        network = ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False)
+        network = str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
     except ValueError:
         network = client_addr
     return hmac.new(services.keys.derived_key("network-tag"), str(network).encode(), "sha256").hexdigest()[:16]
@@ -51,7 +51,7 @@ class SignedIn:
     user: StaffUser
 
 
-def _failures(db: Session, since: datetime, *conditions) -> int:
+def _failures(db: Session, since: datetime, *conditions: ColumnElement[bool]) -> int:
     query = select(func.count()).select_from(LoginAttempt).where(*conditions, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     return db.scalar(query) or 0
 
@@ -112,6 +112,7 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
     if reason is not None:
         services.audit.record(db, ANONYMOUS, "staff.login_failed", user.id if user else "", {"reason": reason})
         raise Unauthenticated(GENERIC_FAILURE)
+    assert user is not None  # no reason to refuse means the user was found
 
     attempt.success = True
     db.add(attempt)
