@@ -10,7 +10,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts import signin
@@ -44,7 +44,7 @@ def do_login(
     csrf: str = Form(max_length=100),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf):
         raise Forbidden("the sign-in form is stale; open the sign-in link again")
@@ -68,7 +68,7 @@ def do_logout(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     signin.sign_out(services, db, request.cookies.get(ACCOUNT_COOKIE, ""))
     response = RedirectResponse("/me/login", status_code=303)
     response.delete_cookie(ACCOUNT_COOKIE, path="/", secure=True, httponly=True, samesite="strict")

@@ -6,7 +6,7 @@ import hmac
 import secrets
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Forbidden, InvalidInput, TooManyRequests, Unauthenticated
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/staff", tags=["staff"])
 LOGIN_CSRF_COOKIE = "__Host-sv_login_csrf"
 
 
-def set_cookie(response, name: str, value: str, max_age: int | None = None) -> None:
+def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
     # __Host- cookies must be Secure, have Path=/ and no Domain: the browser then pins them to
     # exactly this origin. SameSite=Strict keeps them off every cross-site request.
     response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
@@ -52,7 +52,7 @@ def do_login(
     csrf: str = Form(max_length=100),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf):
         raise Forbidden("the sign-in form is stale; reload the page and try again")
@@ -74,7 +74,7 @@ def do_logout(
     principal: StaffPrincipal = Depends(staff(allow_password_change=True)),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     staff_sessions.sign_out(services, db, request.cookies.get(STAFF_COOKIE, ""))
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(STAFF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
@@ -82,7 +82,7 @@ def do_logout(
 
 
 @router.get("/password", response_class=HTMLResponse)
-def show_password(request: Request, principal: StaffPrincipal = Depends(staff(allow_password_change=True))):
+def show_password(request: Request, principal: StaffPrincipal = Depends(staff(allow_password_change=True))) -> HTMLResponse:
     return templates.TemplateResponse(request, "staff/password.html", {"principal": principal, "error": None})
 
 
@@ -94,7 +94,7 @@ def do_password(
     principal: StaffPrincipal = Depends(staff(allow_password_change=True)),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     try:
         change_password(services, db, principal.user, current, new)
     except InvalidInput as exc:
