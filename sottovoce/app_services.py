@@ -14,6 +14,7 @@ Everything that needs an instance (web app, CLI, jobs, tests, benchmarks) calls 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from sottovoce.accounts.deletion import CORE_PARTS
 from sottovoce.core.audit import AuditLog
@@ -29,6 +30,9 @@ from sottovoce.jobs import transcribe
 from sottovoce.learning.deletion_parts import LEARNING_PARTS
 from sottovoce.staff import abuse
 
+if TYPE_CHECKING:
+    from sottovoce.asr.whisper import WhisperRecognizer
+
 JOB_HANDLERS: dict[str, JobHandler] = {
     JobKind.TRANSCRIBE: transcribe.transcribe_recording,
     JobKind.RENDER: review_jobs.render_queued_task,
@@ -36,7 +40,7 @@ JOB_HANDLERS: dict[str, JobHandler] = {
 DELETION_PARTS: tuple[DeletionPart, ...] = (*CORE_PARTS, *LEARNING_PARTS)
 
 
-def make_recognizer(settings: Settings):  # noqa: ANN201  (the recognizer's import is deferred: ~1 s)
+def make_recognizer(settings: Settings) -> WhisperRecognizer:  # the recognizer's import is deferred: ~1 s
     from sottovoce.asr.whisper import WhisperRecognizer
 
     s = settings

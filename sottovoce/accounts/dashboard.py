@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -71,7 +72,7 @@ def human_listens(db: Session, account_id: str, recording_ids: list[str]) -> dic
         .join(Recording, Recording.id == AuditEvent.subject)
         .where(Recording.account_id == account_id, Recording.id.in_(recording_ids), AuditEvent.action == REVEAL)
     ).all()
-    events = [tuple(row) for row in by_task] + [(*row, None) for row in by_recording]
+    events: list[tuple[Any, ...]] = [tuple(row) for row in by_task] + [(*row, None) for row in by_recording]
     for _seq, at, action, details, recording_id, kind in sorted(events, key=lambda e: e[0]):
         if action == REVEAL:
             # The written reason is for the account holder to read (invariant 7); approvers stay unnamed.

@@ -23,6 +23,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -70,12 +71,15 @@ class _Sink:
         self._chunks: list[bytes] = []
         self.size = 0
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:
         self._chunks.append(bytes(data))
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
+        pass
+
+    def close(self) -> None:  # part of zipfile's writable-file protocol; ZipFile never closes a file it was handed
         pass
 
     def drain(self) -> bytes:
@@ -122,7 +126,7 @@ def export_chunks(services: Services, account_id: str, now: datetime | None = No
     yield sink.drain()
 
 
-def _dumps(value) -> str:
+def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -194,6 +198,7 @@ def _recording_batches(services: Services, account_id: str) -> Iterator[list[dic
                 select(Annotation).where(Annotation.recording_id.in_(ids), Annotation.outcome == "submitted", Annotation.sealed_content.is_not(None))
                 .order_by(Annotation.submitted_at, Annotation.id)
             ):
+                assert a.sealed_content is not None  # the query selects only annotations with content
                 text = json.loads(unseal(a.sealed_content, ANNOTATION, a.id)).get("text", "")
                 corrections[a.recording_id].append({"at": a.submitted_at.isoformat(), "kind": "reviewer correction", "text": text})
             for adj in db.scalars(select(Adjudication).where(Adjudication.recording_id.in_(ids)).order_by(Adjudication.at)):

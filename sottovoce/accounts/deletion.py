@@ -55,6 +55,7 @@ from sottovoce.accounts.signin import end_all_sessions
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import NotFound
 from sottovoce.core.services import DeletionPart, Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import (
     Account,
     AccountKey,
@@ -83,7 +84,7 @@ PENDING, DONE = "pending", "done"
 def _jobs(services: Services, db: Session, recording_ids: list[str]) -> int:
     # Before review_data: render jobs name task ids, which are only known while the tasks exist.
     task_ids = select(ReviewTask.id).where(ReviewTask.recording_id.in_(recording_ids))
-    return db.execute(delete(Job).where(Job.subject_id.in_(recording_ids) | Job.subject_id.in_(task_ids))).rowcount or 0
+    return rowcount(db.execute(delete(Job).where(Job.subject_id.in_(recording_ids) | Job.subject_id.in_(task_ids)))) or 0
 
 
 def _review_data(services: Services, db: Session, recording_ids: list[str]) -> dict[str, int]:
@@ -100,7 +101,7 @@ def _review_data(services: Services, db: Session, recording_ids: list[str]) -> d
 
 
 def _hypotheses(services: Services, db: Session, recording_ids: list[str]) -> int:
-    return db.execute(delete(Hypothesis).where(Hypothesis.recording_id.in_(recording_ids))).rowcount or 0
+    return rowcount(db.execute(delete(Hypothesis).where(Hypothesis.recording_id.in_(recording_ids)))) or 0
 
 
 # The recording's own parts, in the order they must run. Other features (learning/) add theirs in
@@ -156,7 +157,7 @@ def _close_first(services: Services, db: Session, receipt: DeletionReceipt) -> N
     """The part of a closure that must not wait: no key, no sessions, no more uploads."""
     account_id = receipt.account_id
     counts = json.loads(receipt.counts)
-    shredded = db.execute(delete(AccountKey).where(AccountKey.account_id == account_id)).rowcount or 0
+    shredded = rowcount(db.execute(delete(AccountKey).where(AccountKey.account_id == account_id))) or 0
     services.keys.forget(account_id)
     counts["data_keys"] = counts.get("data_keys", 0) + shredded
     counts["sessions"] = counts.get("sessions", 0) + end_all_sessions(db, account_id)
@@ -195,7 +196,7 @@ def _delete_batch(services: Services, db: Session, receipt: DeletionReceipt, chu
     counts = json.loads(receipt.counts)
     for part in services.deletion_parts:
         _add(counts, part.name, part.delete(services, db, ids))
-    _add(counts, "recordings", db.execute(delete(Recording).where(Recording.id.in_(ids))).rowcount or 0)
+    _add(counts, "recordings", rowcount(db.execute(delete(Recording).where(Recording.id.in_(ids)))) or 0)
     # Blobs go after the rows are deleted in this transaction but before it commits: if the commit
     # fails the rows come back pointing at missing blobs, and the still-pending receipt finishes
     # the job on the next run. The other order could leave blobs no row points to.
@@ -212,11 +213,11 @@ def _finish(services: Services, db: Session, receipt: DeletionReceipt) -> dict:
     counts = {"recordings": 0, **json.loads(receipt.counts)}
     if receipt.scope == ACCOUNT:
         account_id = receipt.account_id
-        _add(counts, "consent_changes", db.execute(delete(ConsentChange).where(ConsentChange.account_id == account_id)).rowcount or 0)
-        _add(counts, "devices", db.execute(delete(Device).where(Device.account_id == account_id)).rowcount or 0)
+        _add(counts, "consent_changes", rowcount(db.execute(delete(ConsentChange).where(ConsentChange.account_id == account_id))) or 0)
+        _add(counts, "devices", rowcount(db.execute(delete(Device).where(Device.account_id == account_id))) or 0)
         db.execute(delete(DeletionReceipt).where(DeletionReceipt.account_id == account_id, DeletionReceipt.id != receipt.id))
         db.execute(delete(AccountKey).where(AccountKey.account_id == account_id))
-        _add(counts, "accounts", db.execute(delete(Account).where(Account.id == account_id)).rowcount or 0)
+        _add(counts, "accounts", rowcount(db.execute(delete(Account).where(Account.id == account_id))) or 0)
     now = utcnow()
     done = db.execute(
         update(DeletionReceipt)
@@ -224,7 +225,7 @@ def _finish(services: Services, db: Session, receipt: DeletionReceipt) -> dict:
         .values(status=DONE, completed_at=now, recording_ids="[]", counts=json.dumps(counts, sort_keys=True))
         .execution_options(synchronize_session=False)
     )
-    if (done.rowcount or 0) != 1:
+    if (rowcount(done) or 0) != 1:
         db.rollback()  # another process finished this receipt first; its audit event stands
         db.refresh(receipt)
         return receipt_dict(receipt)

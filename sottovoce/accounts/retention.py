@@ -19,6 +19,7 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,7 +91,7 @@ def sweep(services: Services, now: datetime | None = None) -> dict:
     """Delete everything due; one receipt per account and reason. Returns counts and receipt ids."""
     now = now or utcnow()
     grace = timedelta(hours=services.settings.accidental_grace_hours)
-    report = {RETENTION: {"accounts": 0, "recordings": 0}, ACCIDENTAL: {"accounts": 0, "recordings": 0}, "receipts": []}
+    report: dict[str, Any] = {RETENTION: {"accounts": 0, "recordings": 0}, ACCIDENTAL: {"accounts": 0, "recordings": 0}, "receipts": []}
     with services.sessions() as db:
         for channel, find in ((ACCIDENTAL, lambda: _due_accidental(db, now, grace, ROUND)), (RETENTION, lambda: _due_past_retention(db, now, ROUND))):
             accounts: set[str] = set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import delete, update
@@ -21,6 +21,7 @@ from sottovoce.core.audit import Actor
 from sottovoce.core.errors import Unauthenticated
 from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest, live_session
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import Account, AccountLoginLink, AccountSession
 from sottovoce.db.types import utcnow
 
@@ -32,7 +33,7 @@ LINK_PATH = "/me/login"
 class IssuedLink:
     url: str
     token: str
-    expires_at: object
+    expires_at: datetime
 
 
 def issue_link(services: Services, db: Session, account: Account, actor: Actor) -> IssuedLink:
@@ -77,7 +78,7 @@ def redeem_link(services: Services, db: Session, token: str) -> SignedIn:
         .execution_options(synchronize_session=False)
     )
     account = db.get(Account, link.account_id)
-    if spent.rowcount != 1 or account is None:
+    if rowcount(spent) != 1 or account is None:
         db.rollback()
         raise Unauthenticated("this sign-in link was already used; ask for a new one")
     session_token = secrets.token_urlsafe(32)
@@ -108,4 +109,4 @@ def sign_out(services: Services, db: Session, token: str) -> None:
 def end_all_sessions(db: Session, account_id: str) -> int:
     """Used by account closure: every session and unspent link of the account ends now."""
     db.execute(delete(AccountLoginLink).where(AccountLoginLink.account_id == account_id))
-    return db.execute(delete(AccountSession).where(AccountSession.account_id == account_id)).rowcount or 0
+    return rowcount(db.execute(delete(AccountSession).where(AccountSession.account_id == account_id))) or 0

@@ -23,7 +23,7 @@ def regions(hyp: list[str], ref: list[str]) -> list[tuple[int, int, int, int]]:
         else:
             out.append([chunk.hyp_start, chunk.hyp_end, chunk.ref_start, chunk.ref_end])
         previous_end = chunk.hyp_end
-    return [tuple(r) for r in out]
+    return [(a, b, c, d) for a, b, c, d in out]
 
 
 def word_edits(hypothesis: str, correction: str) -> list[dict]:

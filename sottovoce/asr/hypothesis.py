@@ -26,7 +26,7 @@ class Transcript:
     model_version: str
     text: str = field(default="")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.text:
             object.__setattr__(self, "text", " ".join(w.word for w in self.words))
 

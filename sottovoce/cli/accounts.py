@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sottovoce.accounts.registry import create_account
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from sottovoce.db.models import Account
 
 app = typer.Typer(no_args_is_help=True, help="Account holders.")
 
@@ -30,7 +36,7 @@ def add(
         emit({"id": account.id}, as_json, lambda d: d["id"])
 
 
-def _find(db, ident: str):
+def _find(db: Session, ident: str) -> Account:
     """An account by id or by name (operators know either)."""
     from sqlalchemy import select
 
@@ -92,7 +98,7 @@ def export(
         emit({"path": str(out), "bytes": size}, as_json, lambda d: f"wrote {d['path']} ({d['bytes']} bytes)")
 
 
-def _write_atomically(path: Path, chunks) -> int:
+def _write_atomically(path: Path, chunks: Iterable[bytes]) -> int:
     """Temp file (0600) next to the target, renamed when complete: a failed export leaves nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".part")

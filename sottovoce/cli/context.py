@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sottovoce import app_services
 from sottovoce.core.services import Services
@@ -11,7 +12,7 @@ from sottovoce.core.settings import Settings
 
 
 @contextmanager
-def open_services(**overrides) -> Iterator[Services]:
+def open_services(**overrides: Any) -> Iterator[Services]:
     services = app_services.open_services(Settings(**overrides))
     try:
         yield services

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy import select
@@ -12,10 +12,15 @@ from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
 from sottovoce.core.audit import OPERATOR
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from sottovoce.db.models import DatasetSnapshot
+
 app = typer.Typer(no_args_is_help=True, help="Corrections flow back into the recognizer.")
 
 
-def _latest_snapshot(db):
+def _latest_snapshot(db: Session) -> DatasetSnapshot:
     from sottovoce.core.errors import Conflict
     from sottovoce.db.models import DatasetSnapshot
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +13,7 @@ from sottovoce.cli import accounts, audit, devices, learn, recordings, retention
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
 from sottovoce.core.errors import SottovoceError
+from sottovoce.core.services import Services
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Privacy-first human review of speech recognition.")
 app.add_typer(accounts.app, name="accounts")
@@ -85,7 +87,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _wait_for(services, ids: list[str], progress_factory) -> list[dict]:
+def _wait_for(services: Services, ids: list[str], progress_factory: Callable[[], Progress]) -> list[dict[str, Any]]:
     from sottovoce.db.models import Recording
     from sottovoce.jobs.worker import drain
 
@@ -93,7 +95,7 @@ def _wait_for(services, ids: list[str], progress_factory) -> list[dict]:
         task = progress.add_task("transcribing", total=len(ids))
         drain(services, ["transcribe"], on_done=lambda _job: progress.advance(task))
     with services.sessions() as db:
-        return [{"id": i, "status": db.get(Recording, i).status} for i in ids]
+        return [{"id": i, "status": db.get_one(Recording, i).status} for i in ids]
 
 
 @app.command()

@@ -32,7 +32,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,8 +40,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Row, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -291,7 +291,7 @@ def verify(db: Session, checkpoint_file: Path, public_key_pem: bytes | None, bat
     return result
 
 
-def _walk_chain(rows, checkpoints: list[dict], public_key_pem: bytes | None) -> Verification:
+def _walk_chain(rows: Iterable[Row[int, str, str, str, str, str, str, str]], checkpoints: list[dict], public_key_pem: bytes | None) -> Verification:
     heads: dict[int, str] = {}
     wanted = {c["seq"] for c in checkpoints}
     prev, expected, count = GENESIS, 1, 0

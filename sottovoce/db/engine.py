@@ -19,10 +19,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 
@@ -42,7 +45,9 @@ class WriterGate:
         event.listen(engine.pool, "reset", self._on_reset)
         event.listen(engine.pool, "checkin", self._on_checkin)
 
-    def _before_execute(self, conn, cursor, statement, parameters, context, executemany) -> None:
+    def _before_execute(
+        self, conn: Connection, cursor: DBAPICursor, statement: str, parameters: Any, context: ExecutionContext | None, executemany: bool,
+    ) -> None:
         info = conn.connection.info if conn.connection is not None else None
         if info is None or info.get("writer_gate") or not _WRITE.match(statement):
             return
@@ -51,24 +56,24 @@ class WriterGate:
             raise SATimeoutError("no database write slot came free in time")
         info["writer_gate"] = True
 
-    def _end(self, conn) -> None:
+    def _end(self, conn: Connection) -> None:
         if conn.connection is not None:
             self._release(conn.connection.info)
 
-    def _on_reset(self, dbapi_connection, connection_record, reset_state) -> None:
+    def _on_reset(self, dbapi_connection: DBAPIConnection, connection_record: ConnectionPoolEntry | None, reset_state: PoolResetState) -> None:
         if connection_record is not None:
             self._release(connection_record.info)
 
-    def _on_checkin(self, dbapi_connection, connection_record) -> None:
+    def _on_checkin(self, dbapi_connection: DBAPIConnection | None, connection_record: ConnectionPoolEntry | None) -> None:
         if connection_record is not None:
             self._release(connection_record.info)
 
-    def _release(self, info: dict) -> None:
+    def _release(self, info: dict[str, Any]) -> None:
         if info.pop("writer_gate", False):
             self._lock.release()
 
 
-def make_engine(url: str, pool_size: int = 16, pool_timeout_s: float = 5.0, **kwargs) -> Engine:
+def make_engine(url: str, pool_size: int = 16, pool_timeout_s: float = 5.0, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30},
@@ -82,7 +87,7 @@ def make_engine(url: str, pool_size: int = 16, pool_timeout_s: float = 5.0, **kw
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout_s, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the web process read while the worker writes. secure_delete overwrites freed pages
     # with zeros, so deleted rows (and shredded keys) do not linger in the file.
@@ -98,7 +103,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def pool_status(engine: Engine) -> dict:
+def pool_status(engine: Engine) -> dict[str, int]:
     """What /healthz reports about the connection pool (QueuePool on both databases)."""
     pool = engine.pool
     size = getattr(pool, "size", lambda: 0)()
@@ -116,3 +121,9 @@ def serialize_on(db: Session, key: str) -> None:
 
         number = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
         db.execute(text("SELECT pg_advisory_xact_lock(:n)"), {"n": number})
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE/DELETE matched. ``Session.execute`` is typed to return ``Result``; for DML
+    statements it is a ``CursorResult``, the type that carries ``rowcount``."""
+    return cast(CursorResult[Any], result).rowcount

@@ -111,7 +111,7 @@ def _login_link(services: Services, name: str) -> str:
     from sottovoce.db.models import Account
 
     with services.sessions() as db:
-        link = issue_link(services, db, db.scalar(select(Account).where(Account.name == name)), OPERATOR)
+        link = issue_link(services, db, db.scalars(select(Account).where(Account.name == name)).one(), OPERATOR)
         db.commit()
         return link.url
 

@@ -9,6 +9,7 @@ served, and names the reviewer, or nobody.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import soundfile
@@ -49,7 +50,7 @@ def trace_file(services: Services, db: Session, data: bytes, investigator: Actor
         raise InvalidAudio("the clip is shorter than 0.5 s; too short to trace")
     candidates = served_marks(db)
     result = trace(samples, audio.SAMPLE_RATE, watermark_key(services), candidates)
-    found = None
+    found: dict[str, Any] | None = None
     if result is not None:
         user = db.get(StaffUser, result.mark.reviewer_id)
         found = {

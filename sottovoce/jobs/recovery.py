@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.accounts.deletion import resume_pending_deletions
 from sottovoce.core.services import Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import Job, Recording, ReviewTask
 
 # Every column that holds a blob id. A later table that stores blobs adds its column here.
@@ -49,7 +50,7 @@ def requeue_interrupted_jobs(services: Services) -> int:
     with services.sessions() as db:
         result = db.execute(update(Job).where(Job.status == "running").values(status="queued"))
         db.commit()
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 def recover(services: Services) -> dict:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 
 from sottovoce.core.services import Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.enums import JobStatus
 from sottovoce.db.models import Job
 from sottovoce.db.types import utcnow
@@ -35,7 +36,7 @@ def claim_next(services: Services, kinds: list[str] | None = None) -> Job | None
                 .values(status=JobStatus.RUNNING, attempts=Job.attempts + 1, updated_at=utcnow())
             )
             db.commit()
-            if claimed.rowcount == 1:
+            if rowcount(claimed) == 1:
                 return db.get(Job, job_id)
     return None
 

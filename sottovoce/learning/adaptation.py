@@ -40,6 +40,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sottovoce.asr.edits import regions as _regions
 from sottovoce.asr.edits import word_edits  # noqa: F401  (re-exported: rules are mined from the same edits)
@@ -132,13 +133,14 @@ class Adaptation:
         first: the highest acoustic score plus ``lm_weight`` times the language model's
         log-probability of its text after tail trimming (a hallucinated tail is not scored),
         among the alternatives that say something."""
-        if len(candidates) < 2 or self.lm is None or not self.lm_weight:
+        lm = self.lm
+        if len(candidates) < 2 or lm is None or not self.lm_weight:
             return 0
         texts = [" ".join(w.word for w in self.trim_tail(words)) for words, _ in candidates]
         # The recognizer only decodes what its VAD kept as speech, and a sentence model gives
         # saying nothing a high probability: an empty alternative is kept only if all are empty.
         spoken = [i for i, text in enumerate(texts) if text.strip()] or [0]
-        return max(spoken, key=lambda i: candidates[i][1] + self.lm_weight * self.lm.logprob(texts[i]))
+        return max(spoken, key=lambda i: candidates[i][1] + self.lm_weight * lm.logprob(texts[i]))
 
     def text(self, candidates: Sequence[tuple[Sequence, float]]) -> str:
         """:meth:`postprocess` of the alternative :meth:`pick` keeps."""
@@ -428,7 +430,8 @@ def _drop_shadowed(rules: list[tuple[str, str]], pairs: list[tuple[str, str]]) -
 def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) -> Adaptation:
     weights = fixed_word_weights(pairs, opts["min_word_errors"])
     sentences = prompt_sentences(pairs, weights, opts["prompt_sentences"])
-    rules, rule_stats = ([], {})
+    rules: list[tuple[str, str]] = []
+    rule_stats: dict[str, Any] = {}
     if opts["rewrites"]:
         rules, rule_stats = learn_rewrites(
             pairs, opts["min_support"], opts["min_precision"], opts["max_rule_words"], general_text, opts["exclude_rules"]
@@ -467,7 +470,7 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
 def learn(
     pairs: list[tuple[str, str]],
     validate: Callable[[Adaptation], float] | None = None,
-    **opts,
+    **opts: Any,
 ) -> Adaptation:
     """Learns an Adaptation from (hypothesis, corrected) pairs.
 
@@ -512,7 +515,7 @@ def learn(
         {**settings, "prompt_sentences": best_n, "alternatives": best_k, "lm_weight": best_weight, "min_tail_confidence": best_tail},
         general_text,
     )
-    validation = {"prompt_wer": {f"{n}/{k}/{w}/{tail}": round(s, 5) for (n, k, w, tail), s in scores.items()}}
+    validation: dict[str, Any] = {"prompt_wer": {f"{n}/{k}/{w}/{tail}": round(s, 5) for (n, k, w, tail), s in scores.items()}}
     if adaptation.rewrites:
         learned = list(adaptation.rewrites)
         adaptation.rewrites, validation["rules"] = _validate_rules(adaptation, validate)

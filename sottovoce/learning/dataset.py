@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +30,9 @@ from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Adjudication, Annotation, DatasetItem, DatasetSnapshot, Recording, ReviewTask
 from sottovoce.review.quality import ADJUDICATED
 from sottovoce.review.submissions import open_annotation
+
+if TYPE_CHECKING:
+    from sottovoce.review.projection import ReviewerView
 
 EVAL_SHARE = 0.2
 BLOCKING_TAGS = {"not_english", "accidental_activation"}
@@ -58,7 +63,7 @@ def gold_examples(services: Services, db: Session) -> list[Example]:
     consenting = select(Account.id).where(Account.consent_training.is_(True))
     examples: dict[str, Example] = {}
     for adjudication in db.scalars(select(Adjudication).where(Adjudication.recording_id.in_(select(Recording.id).where(Recording.account_id.in_(consenting))))):
-        recording = db.get(Recording, adjudication.recording_id)
+        recording = db.get_one(Recording, adjudication.recording_id)
         text = services.keys.open(db, recording.account_id, adjudication.sealed_text, ADJUDICATED, adjudication.group_id).decode()
         task = db.scalar(select(ReviewTask).where(ReviewTask.group_id == adjudication.group_id).limit(1))
         examples[recording.id] = Example(recording.id, recording.account_id, "adjudication", adjudication.group_id, _seen(services, db, task, reviewer_view), text)
@@ -80,7 +85,7 @@ def gold_examples(services: Services, db: Session) -> list[Example]:
             continue
         if len(contents) > 1 and error_counts(contents[0]["text"], contents[1]["text"])[0] > 0:
             continue  # a disagreement waits for adjudication
-        task = db.get(ReviewTask, first.task_id)
+        task = db.get_one(ReviewTask, first.task_id)
         examples[first.recording_id] = Example(first.recording_id, task.account_id, "review", first.id, _seen(services, db, task, reviewer_view), contents[0]["text"])
     return list(examples.values())
 
@@ -90,7 +95,9 @@ def _blocked(annotation: Annotation, content: dict) -> bool:
     return bool(tags & BLOCKING_TAGS) or bool(content.get("unintelligible")) or annotation.pii_misses > 0
 
 
-def _seen(services, db, task, reviewer_view) -> str:
+def _seen(
+    services: Services, db: Session, task: ReviewTask | None, reviewer_view: Callable[[Services, Session, ReviewTask], ReviewerView],
+) -> str:
     return " ".join(w.text for w in reviewer_view(services, db, task).words) if task else ""
 
 

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
 from sottovoce.core.services import DeletionPart, Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import DatasetItem, ExportItem
 from sottovoce.learning.registry import mark_needs_retrain
 
 
 def _training_examples(services: Services, db: Session, recording_ids: list[str]) -> dict[str, int]:
     versions = mark_needs_retrain(services, db, recording_ids)
-    examples = db.execute(delete(DatasetItem).where(DatasetItem.recording_id.in_(recording_ids))).rowcount or 0
+    examples = rowcount(db.execute(delete(DatasetItem).where(DatasetItem.recording_id.in_(recording_ids)))) or 0
     return {"training_examples": examples, "model_versions_marked_needs_retrain": versions}
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -34,7 +36,7 @@ from sottovoce.recordings.store import load_audio
 FORMATS = ("hf", "nemo")
 
 
-def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, anonymize: bool = False, progress=None) -> dict:
+def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, anonymize: bool = False, progress: Callable[[], object] | None = None) -> dict[str, Any]:
     if fmt not in FORMATS:
         raise InvalidInput(f"expected a format among {', '.join(FORMATS)} but got '{fmt[:20]}'")
     if out.exists() and any(out.iterdir()):
@@ -49,7 +51,7 @@ def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, a
     manifests: dict[str, list[dict]] = {"train": [], "eval": []}
     try:
         for example in examples:
-            samples = load_audio(services, db, db.get(Recording, example.recording_id))
+            samples = load_audio(services, db, db.get_one(Recording, example.recording_id))
             if anonymize:
                 from sottovoce.privacy.voice import anonymize as transform
 

@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from sottovoce.asr.scoring import wer
 from sottovoce.core import audio
 from sottovoce.core.services import Services
-from sottovoce.db.models import ModelVersion, Recording
+from sottovoce.db.models import DatasetSnapshot, ModelVersion, Recording
 from sottovoce.learning import adaptation, dataset, registry
 from sottovoce.recordings.store import load_audio
 
@@ -40,10 +42,10 @@ def decode(services: Services, samples: np.ndarray, params: dict) -> str:
 
 
 def _audio(services: Services, db: Session, recording_id: str) -> np.ndarray:
-    return load_audio(services, db, db.get(Recording, recording_id))
+    return load_audio(services, db, db.get_one(Recording, recording_id))
 
 
-def adapt(services: Services, db: Session, snap) -> ModelVersion:
+def adapt(services: Services, db: Session, snap: DatasetSnapshot) -> ModelVersion:
     examples = dataset.snapshot_examples(services, db, snap, "train")
     if len(examples) < 4:
         from sottovoce.core.errors import Conflict
@@ -73,9 +75,9 @@ def adapt(services: Services, db: Session, snap) -> ModelVersion:
     return registry.add_candidate(services, db, final.to_json(), snap.id)
 
 
-def evaluate(services: Services, db: Session, versions: list[ModelVersion], snap) -> dict:
+def evaluate(services: Services, db: Session, versions: Sequence[ModelVersion], snap: DatasetSnapshot) -> dict[str, Any]:
     eval_examples = dataset.snapshot_examples(services, db, snap, "eval")
-    report = {"snapshot": snap.id, "eval_clips": len(eval_examples), "general_clips": len(general_set()), "versions": {}}
+    report: dict[str, Any] = {"snapshot": snap.id, "eval_clips": len(eval_examples), "general_clips": len(general_set()), "versions": {}}
     for version in versions:
         params = registry.params_of(services, version)
         eval_hyps = [decode(services, _audio(services, db, e.recording_id), params) for e in eval_examples]

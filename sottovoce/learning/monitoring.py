@@ -29,7 +29,7 @@ class Point:
 
 
 def live_wer(services: Services, db: Session) -> tuple[list[Point], list[dict]]:
-    names = dict(db.execute(select(ModelVersion.id, ModelVersion.name)).all())
+    names: dict[str | None, str] = dict(db.execute(select(ModelVersion.id, ModelVersion.name)).all())
     rows = db.execute(
         select(Annotation, ReviewTask)
         .join(ReviewTask, ReviewTask.id == Annotation.task_id)

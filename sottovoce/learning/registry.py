@@ -33,6 +33,9 @@ from sottovoce.db.models import DatasetItem, ModelVersion
 from sottovoce.db.types import new_id, utcnow
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from sottovoce.asr.whisper import WhisperRecognizer
     from sottovoce.learning.adaptation import Adaptation
 
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
@@ -166,7 +169,7 @@ def forget_active() -> None:
         _active_cache.clear()
 
 
-def decode_alternatives(recognizer, samples, adaptation) -> list[tuple[Transcript, float]]:
+def decode_alternatives(recognizer: WhisperRecognizer, samples: np.ndarray, adaptation: Adaptation) -> list[tuple[Transcript, float]]:
     """What the recognizer gives for a version: (transcript, acoustic score) pairs, best first;
     one greedy transcript unless the version asks for beam-search alternatives to rescore."""
     if adaptation.alternatives > 1:
@@ -174,7 +177,7 @@ def decode_alternatives(recognizer, samples, adaptation) -> list[tuple[Transcrip
     return [(recognizer.transcribe(samples, hotwords=adaptation.hotwords, initial_prompt=adaptation.initial_prompt), 0.0)]
 
 
-def recognize(recognizer, samples, params: dict) -> Transcript:
+def recognize(recognizer: WhisperRecognizer, samples: np.ndarray, params: dict) -> Transcript:
     """Recognize audio the way a version says: its prompt, its alternatives picked by its language
     model, then its post-recognition steps (``apply_version``)."""
     from sottovoce.learning.adaptation import Adaptation

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
@@ -462,9 +463,9 @@ class SpokenDigitsRecognizer(EntityRecognizer):
     def load(self) -> None:  # nothing to load
         pass
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         toks = _tokens(text)
-        results = []
+        results: list[RecognizerResult] = []
         for run in _digit_runs(toks):
             found = _classify_run(toks, run)
             if found and found[0] in entities:
@@ -507,10 +508,10 @@ class SpokenEmailRecognizer(EntityRecognizer):
     def load(self) -> None:
         pass
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         if "EMAIL" not in entities:
             return []
-        results = []
+        results: list[RecognizerResult] = []
         for m in _EMAIL_RE.finditer(text):
             results.append(RecognizerResult("EMAIL", m.start(), m.end(), 0.95))
         return results
@@ -578,11 +579,11 @@ class StreetAddressRecognizer(EntityRecognizer):
     def load(self) -> None:
         pass
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         if "ADDRESS" not in entities:
             return []
         toks = _tokens(text)
-        results = []
+        results: list[RecognizerResult] = []
         i = 0
         while i < len(toks):
             end = self._match_at(toks, i)
@@ -655,11 +656,11 @@ class DateOfBirthRecognizer(EntityRecognizer):
     def load(self) -> None:
         pass
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         if "DATE_OF_BIRTH" not in entities:
             return []
         toks = _tokens(text)
-        results = []
+        results: list[RecognizerResult] = []
         for i in range(len(toks)):
             cue_end = _dob_cue_end(toks, i)
             if cue_end is None:
@@ -676,7 +677,7 @@ class DateOfBirthRecognizer(EntityRecognizer):
                 elif not (toks[k].norm in _DATE_JOINERS and first is not None):
                     break
                 k += 1
-            if first is not None:
+            if first is not None and last is not None:  # set together
                 results.append(_result("DATE_OF_BIRTH", toks, first, last, 0.9))
         return results
 
@@ -744,7 +745,8 @@ def _dictionary_words(nlp_artifacts: NlpArtifacts | None) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=2)
-def _lemma_index(_key: int, nlp_engine) -> frozenset[str]:
+def _lemma_index(_key: int, nlp_engine: Any) -> frozenset[str]:
+    # presidio's SpacyNlpEngine; its ``nlp`` dict of spaCy pipelines is typed as None, hence Any.
     nlp = nlp_engine.nlp["en"]
     table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
     return frozenset(w.lower() for words in table.values() for w in words)
@@ -768,12 +770,12 @@ class NameGazetteerRecognizer(EntityRecognizer):
     def load(self) -> None:
         pass
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None):
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         if "PERSON" not in entities:
             return []
         toks = _tokens(text)
         lex = _Lexicon(toks, nlp_artifacts)
-        results = []
+        results: list[RecognizerResult] = []
         i = 0
         while i < len(toks):
             found = self._name_at(toks, i, lex)
@@ -925,18 +927,20 @@ def find_pii(text: str) -> list[PiiSpan]:
             start, end = trimmed
         rank = (_PRIORITY[entity], r.score, entity)
         for k, t in enumerate(toks):
-            if t.start < end and t.end > start and (best[k] is None or rank[:2] > best[k][:2]):
+            held = best[k]
+            if t.start < end and t.end > start and (held is None or rank[:2] > held[:2]):
                 best[k] = rank
     spans: list[PiiSpan] = []
     k = 0
     while k < len(toks):
-        if best[k] is None:
+        here = best[k]
+        if here is None:
             k += 1
             continue
-        entity, score, j = best[k][2], best[k][1], k
-        while j + 1 < len(toks) and best[j + 1] is not None and best[j + 1][2] == entity:
+        entity, score, j = here[2], here[1], k
+        while j + 1 < len(toks) and (following := best[j + 1]) is not None and following[2] == entity:
             j += 1
-            score = max(score, best[j][1])
+            score = max(score, following[1])
         spans.append(PiiSpan(toks[k].start, toks[j].end, entity, round(float(score), 3)))
         k = j + 1
     return spans

@@ -12,14 +12,15 @@ the reviewer's session and a short lifetime.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, Forbidden, NotFound
 from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest
+from sottovoce.db.engine import rowcount
 from sottovoce.db.enums import TaskStatus
 from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
@@ -27,12 +28,12 @@ from sottovoce.db.types import utcnow
 OPEN = (TaskStatus.QUEUED, TaskStatus.LEASED)
 
 
-def _available(now):
+def _available(now: datetime) -> ColumnElement[bool]:
     """Queued, or leased but expired."""
     return or_(ReviewTask.status == TaskStatus.QUEUED, and_(ReviewTask.status == TaskStatus.LEASED, ReviewTask.lease_expires_at < now))
 
 
-def requeue_expired(db: Session, now) -> None:
+def requeue_expired(db: Session, now: datetime) -> None:
     """Expired leases go back to the queue (checked lazily, at the next lease; no sweeper needed)."""
     db.execute(
         update(ReviewTask)
@@ -80,7 +81,7 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
             .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.QUEUED)
             .values(status=TaskStatus.LEASED, lease_holder=reviewer_id, lease_expires_at=lease_until)
         )
-        if claimed.rowcount == 1:
+        if rowcount(claimed) == 1:
             return db.get(ReviewTask, task_id)
     return None
 

@@ -42,7 +42,7 @@ class ReviewerView:
 
 
 def reviewer_view(services: Services, db: Session, task: ReviewTask) -> ReviewerView:
-    recording = db.get(Recording, task.recording_id)
+    recording = db.get_one(Recording, task.recording_id)
     hypothesis = latest_hypothesis(db, recording.id)
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
     threshold = services.settings.review_low_confidence

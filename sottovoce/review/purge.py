@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sottovoce.core.services import Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import Adjudication, Annotation, AudioTicket, GoldReference, ReviewTask
 
 
@@ -18,13 +19,13 @@ def purge_review_data(services: Services, db: Session, recording_ids: list[str])
     task_ids = [t.id for t in tasks]
     rendered = [t.rendered_blob_id for t in tasks if t.rendered_blob_id]
     counts = {
-        "annotations": db.execute(delete(Annotation).where(Annotation.recording_id.in_(recording_ids))).rowcount,
-        "adjudications": db.execute(delete(Adjudication).where(Adjudication.recording_id.in_(recording_ids))).rowcount,
-        "gold_references": db.execute(delete(GoldReference).where(GoldReference.recording_id.in_(recording_ids))).rowcount,
+        "annotations": rowcount(db.execute(delete(Annotation).where(Annotation.recording_id.in_(recording_ids)))),
+        "adjudications": rowcount(db.execute(delete(Adjudication).where(Adjudication.recording_id.in_(recording_ids)))),
+        "gold_references": rowcount(db.execute(delete(GoldReference).where(GoldReference.recording_id.in_(recording_ids)))),
     }
     if task_ids:
         db.execute(delete(AudioTicket).where(AudioTicket.task_id.in_(task_ids)))
-    counts["review_tasks"] = db.execute(delete(ReviewTask).where(ReviewTask.recording_id.in_(recording_ids))).rowcount
+    counts["review_tasks"] = rowcount(db.execute(delete(ReviewTask).where(ReviewTask.recording_id.in_(recording_ids))))
     for blob_id in rendered:
         services.blobs.delete(blob_id)
     counts["rendered_clips"] = len(rendered)

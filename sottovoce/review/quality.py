@@ -105,7 +105,7 @@ def adjudicate(services: Services, db: Session, group_id: str, text: str, superv
     text = " ".join(text.split())
     if not text or len(text) > 5000:
         raise InvalidInput("the final transcript must be 1 to 5000 characters")
-    recording = db.get(Recording, annotations[0].recording_id)
+    recording = db.get_one(Recording, annotations[0].recording_id)
     adjudication = Adjudication(
         group_id=group_id, recording_id=recording.id, supervisor_id=supervisor.id,
         sealed_text=services.keys.seal(db, recording.account_id, text.encode(), ADJUDICATED, group_id),

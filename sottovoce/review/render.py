@@ -33,7 +33,7 @@ def render_task(services: Services, db: Session, task: ReviewTask, steps: Sequen
     The caller commits."""
     if task.rendered_blob_id:
         return
-    recording = db.get(Recording, task.recording_id)
+    recording = db.get_one(Recording, task.recording_id)
     samples = load_audio(services, db, recording)
     hypothesis = latest_hypothesis(db, recording.id)
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
@@ -51,4 +51,5 @@ def rendered_wav(services: Services, db: Session, task: ReviewTask) -> bytes:
     if not task.rendered_blob_id:
         render_task(services, db, task)
         db.commit()
+    assert task.rendered_blob_id is not None  # render_task set it
     return services.keys.open(db, task.account_id, services.blobs.get(task.rendered_blob_id), RENDERED, task.id)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
 from sottovoce.core.services import Services
+from sottovoce.db.engine import rowcount
 from sottovoce.db.models import Account, Hypothesis, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
 
@@ -61,7 +62,7 @@ def flag_accidental(db: Session) -> int:
         .where(Recording.status == "transcribed", Recording.likely_accidental.is_(False), Recording.id.in_(empty))
         .values(likely_accidental=True)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def candidates(db: Session) -> list[Candidate]:
@@ -80,7 +81,7 @@ def candidates(db: Session) -> list[Candidate]:
     return [Candidate(r.id, r.account_id, r.min_confidence or 0.0, r.mean_confidence or 0.0) for r in db.execute(query)]
 
 
-def _recent_counts(db: Session, since) -> tuple[dict[str, int], int]:
+def _recent_counts(db: Session, since: datetime) -> tuple[dict[str, int], int]:
     rows = db.execute(
         select(Recording.account_id, func.count()).where(Recording.sampled_at >= since).group_by(Recording.account_id)
     ).all()

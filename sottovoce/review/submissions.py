@@ -111,5 +111,6 @@ def _duration(db: Session, task: ReviewTask) -> float:
 
 
 def open_annotation(services: Services, db: Session, annotation: Annotation) -> dict:
-    account_id = db.get(ReviewTask, annotation.task_id).account_id
+    account_id = db.get_one(ReviewTask, annotation.task_id).account_id
+    assert annotation.sealed_content is not None  # only submitted annotations are opened; they carry content
     return json.loads(services.keys.open(db, account_id, annotation.sealed_content, ANNOTATION, annotation.id))

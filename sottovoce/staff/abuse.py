@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
+from sottovoce.core.services import Services
 from sottovoce.core.settings import Settings
 from sottovoce.db.models import Alert, AuditEvent, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
@@ -130,7 +131,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-def on_event(services, rules: dict[str, Rule] = RULES) -> Callable[[Session, AuditEvent], None]:
+def on_event(services: Services, rules: dict[str, Rule] = RULES) -> Callable[[Session, AuditEvent], None]:
     """The audit log listener: run every rule on each new event, in the same transaction."""
 
     def listen(db: Session, event: AuditEvent) -> None:
@@ -146,10 +147,10 @@ def on_event(services, rules: dict[str, Rule] = RULES) -> Callable[[Session, Aud
 
 def _recently_alerted(db: Session, name: str, staff_id: str) -> bool:
     since = utcnow() - timedelta(hours=1)
-    return db.scalar(select(func.count()).select_from(Alert).where(Alert.rule == name, Alert.staff_id == staff_id, Alert.at >= since, Alert.resolved_at.is_(None))) > 0
+    return (db.scalar(select(func.count()).select_from(Alert).where(Alert.rule == name, Alert.staff_id == staff_id, Alert.at >= since, Alert.resolved_at.is_(None))) or 0) > 0
 
 
-def raise_alert(services, db: Session, name: str, staff_id: str, reason: str) -> Alert:
+def raise_alert(services: Services, db: Session, name: str, staff_id: str, reason: str) -> Alert:
     suspend = name in {r.strip() for r in services.settings.abuse_suspend_rules.split(",") if r.strip()}
     alert = Alert(rule=name, staff_id=staff_id, details=json.dumps({"reason": reason}), suspended=suspend)
     db.add(alert)
@@ -169,7 +170,7 @@ def suspend_reviewer(db: Session, staff_id: str) -> None:
     )
 
 
-def resolve(services, db: Session, alert_id: str, officer: Actor, lift_suspension: bool) -> Alert:
+def resolve(services: Services, db: Session, alert_id: str, officer: Actor, lift_suspension: bool) -> Alert:
     from sottovoce.core.errors import NotFound
 
     alert = db.get(Alert, alert_id)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
@@ -20,7 +20,7 @@ from sottovoce.core.errors import TooManyRequests, Unauthenticated
 from sottovoce.core.purposes import KeyLabel
 from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest, live_session
-from sottovoce.db.engine import serialize_on
+from sottovoce.db.engine import rowcount, serialize_on
 from sottovoce.db.models import LoginAttempt, StaffSession, StaffUser
 from sottovoce.db.types import utcnow
 from sottovoce.staff import passwords, totp
@@ -38,7 +38,7 @@ def network_tag(services: Services, client_addr: str) -> str:
 
     try:
         ip = ipaddress.ip_address(client_addr)
-        network = ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False)
+        network = str(ipaddress.ip_network(f"{ip}/{24 if ip.version == 4 else 48}", strict=False))
     except ValueError:
         network = client_addr
     return hmac.new(services.keys.derived_key(KeyLabel.NETWORK_TAG), str(network).encode(), "sha256").hexdigest()[:16]
@@ -52,7 +52,7 @@ class SignedIn:
     user: StaffUser
 
 
-def _failures(db: Session, since: datetime, *conditions) -> int:
+def _failures(db: Session, since: datetime, *conditions: ColumnElement[bool]) -> int:
     query = select(func.count()).select_from(LoginAttempt).where(*conditions, LoginAttempt.at >= since, LoginAttempt.success.is_(False))
     return db.scalar(query) or 0
 
@@ -113,6 +113,7 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
     if reason is not None:
         services.audit.record(db, ANONYMOUS, "staff.login_failed", user.id if user else "", {"reason": reason})
         raise Unauthenticated(GENERIC_FAILURE)
+    assert user is not None  # no reason to refuse means the user was found
 
     attempt.success = True
     db.add(attempt)
@@ -150,4 +151,4 @@ def sign_out(services: Services, db: Session, token: str) -> None:
 def forget_old_attempts(db: Session, older_than: timedelta = timedelta(days=1)) -> int:
     """Sign-in attempts (hashed names, client addresses) are kept for the throttling window only;
     the server's housekeeping timer calls this. The caller commits."""
-    return db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than)).rowcount
+    return rowcount(db.execute(delete(LoginAttempt).where(LoginAttempt.at < utcnow() - older_than)))

@@ -6,6 +6,7 @@ route without one. Security headers (web/security.py) wrap every response.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -44,7 +45,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(services: Services, run_worker: bool = True) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         recover(services)
         worker = None
         if run_worker and services.settings.asr_workers > 0:
@@ -82,7 +83,7 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         app.include_router(router)
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(public())])
-    def index(request: Request):
+    def index(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "index.html", {})
 
     @app.get("/healthz", dependencies=[Depends(public())])

@@ -9,11 +9,16 @@ in the domain query that loads the object, which filters by the principal ("not 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.routing import BaseRoute
 
 from sottovoce.accounts import signin as account_signin
 from sottovoce.core.audit import Actor
@@ -41,8 +46,8 @@ class StaffPrincipal:
         return Actor(self.user.id, self.user.role)
 
 
-def _label(dependency: Callable, label: str) -> Callable:
-    dependency.__policy__ = label
+def _label(dependency: Callable[..., Any], label: str) -> Callable[..., Any]:
+    dependency.__dict__["__policy__"] = label  # a function attribute, set through the dict the type checker knows
     return dependency
 
 
@@ -64,7 +69,7 @@ async def check_csrf(request: Request, expected: str) -> None:
     """Unsafe methods must echo the session's CSRF token (form field or X-CSRF-Token header)."""
     if request.method in SAFE_METHODS:
         return
-    sent = request.headers.get("x-csrf-token")
+    sent: str | UploadFile | None = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         sent = (await request.form()).get("csrf")
     if not sent or not hmac.compare_digest(str(sent), expected):
@@ -90,13 +95,13 @@ def staff(*roles: str, allow_password_change: bool = False) -> Callable:
     return _label(staff_member, "staff:" + ("|".join(roles) if roles else "any"))
 
 
-def policies_of(route) -> list[str]:
+def policies_of(route: APIRoute) -> list[str]:
     """Policy labels declared anywhere in a route's dependency tree."""
     found: list[str] = []
 
-    def walk(dependant) -> None:
-        if getattr(dependant.call, "__policy__", None):
-            found.append(dependant.call.__policy__)
+    def walk(dependant: Dependant) -> None:
+        if label := getattr(dependant.call, "__policy__", None):
+            found.append(label)
         for sub in dependant.dependencies:
             walk(sub)
 
@@ -104,11 +109,11 @@ def policies_of(route) -> list[str]:
     return found
 
 
-def api_routes(app) -> list:
+def api_routes(app: FastAPI) -> list[BaseRoute]:
     """Every endpoint of the app, including those of included routers (for the policy tests)."""
-    found = []
+    found: list[BaseRoute] = []
 
-    def walk(routes) -> None:
+    def walk(routes: Sequence[BaseRoute]) -> None:
         for route in routes:
             if hasattr(route, "dependant"):
                 found.append(route)

@@ -84,6 +84,7 @@ def delete_recording(
 ) -> dict:
     recording = get_recording(db, recording_id, account_id=holder.account.id)
     receipt = delete_recordings(services, db, holder.account.id, [recording.id], holder.actor, CHANNEL)
+    assert receipt is not None  # one id given: there is a receipt
     return {"deleted": receipt["counts"].get("recordings", 0), "receipt": receipt}
 
 

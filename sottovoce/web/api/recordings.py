@@ -18,7 +18,7 @@ from sottovoce.core.errors import InvalidInput, NotFound
 from sottovoce.core.services import Services
 from sottovoce.db.models import Device, Recording
 from sottovoce.recordings.ingest import ingest_and_commit
-from sottovoce.recordings.metadata import parse_metadata
+from sottovoce.recordings.metadata import IngestMetadata, parse_metadata
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.multipart import read_multipart
 from sottovoce.web.policies import device as device_policy
@@ -32,7 +32,7 @@ MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries, headers and the metadata 
 SLOTS = DeviceSlots()
 
 
-def _ingest(services: Services, device: Device, data: bytes, metadata) -> Recording:
+def _ingest(services: Services, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
     # Its own session, opened after the body is in memory and closed at once: the connection is
     # held only for the short write transaction, never while the body arrives or audio decodes.
     with services.sessions() as db:

@@ -7,7 +7,7 @@ link. The POST spends it, with a double-submit cookie against login CSRF (as sta
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts import signin
@@ -41,7 +41,7 @@ def do_login(
     csrf: str = Form(max_length=100),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     check_login_csrf(request, LOGIN_CSRF_COOKIE, csrf, "the sign-in form is stale; open the sign-in link again")
     try:
         signed_in = signin.redeem_link(services, db, token)
@@ -63,7 +63,7 @@ def do_logout(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     signin.sign_out(services, db, request.cookies.get(ACCOUNT_COOKIE, ""))
     response = RedirectResponse("/me/login", status_code=303)
     clear_cookie(response, ACCOUNT_COOKIE)

@@ -29,7 +29,7 @@ def change(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     consent.set_consent(services, db, holder.account, purpose, parse_switch(value), holder.actor, channel=CHANNEL)
     db.commit()
     return RedirectResponse("/me/#consent", status_code=303)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts import dashboard as view
@@ -37,9 +37,10 @@ def delete_one(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     recording = get_recording(db, recording_id, account_id=holder.account.id)  # "not found" for others' ids
     receipt = delete_recordings(services, db, holder.account.id, [recording.id], holder.actor, DASHBOARD)
+    assert receipt is not None  # one id given: there is a receipt
     return RedirectResponse(f"/me/receipts/{receipt['id']}", status_code=303)
 
 
@@ -53,7 +54,7 @@ def delete_many(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     """scope=range deletes recordings captured from ``start`` to ``end`` (dates, inclusive);
     scope=all deletes every recording and needs confirm=yes."""
     account_id = holder.account.id

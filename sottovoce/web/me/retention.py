@@ -20,7 +20,7 @@ def change(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     set_retention(services, db, holder.account, retention, holder.actor, channel="dashboard")
     db.commit()
     return RedirectResponse("/me/#retention", status_code=303)

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/staff/admin", tags=["admin"])
 
 
 @router.get("/staff", response_class=HTMLResponse)
-def list_staff(request: Request, principal: StaffPrincipal = Depends(staff(ADMIN)), db: Session = Depends(get_db)):
+def list_staff(request: Request, principal: StaffPrincipal = Depends(staff(ADMIN)), db: Session = Depends(get_db)) -> HTMLResponse:
     users = db.scalars(select(StaffUser).order_by(StaffUser.name)).all()
     return templates.TemplateResponse(request, "staff/admin_staff.html", {"principal": principal, "users": users})
 
@@ -29,7 +29,7 @@ def disable(
     principal: StaffPrincipal = Depends(staff(ADMIN)),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     if name == principal.user.name:
         raise InvalidInput("you cannot disable yourself")
     disable_staff(services, db, principal.actor, name)

@@ -22,7 +22,7 @@ def audit_page(
     principal: StaffPrincipal = Depends(staff(PRIVACY_OFFICER)),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> HTMLResponse:
     events = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(200)).all()
     result = verify(db, services.audit.checkpoint_file, services.audit.public_key_pem())
     return templates.TemplateResponse(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import InvalidInput, TooManyRequests, Unauthenticated
@@ -44,7 +44,7 @@ def do_login(
     csrf: str = Form(max_length=100),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     check_login_csrf(request, LOGIN_CSRF_COOKIE, csrf, "the sign-in form is stale; reload the page and try again")
     try:
         signed_in = staff_sessions.sign_in(services, db, name, password, code, client_addr(request))
@@ -64,7 +64,7 @@ def do_logout(
     principal: StaffPrincipal = Depends(staff(allow_password_change=True)),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> RedirectResponse:
     staff_sessions.sign_out(services, db, request.cookies.get(STAFF_COOKIE, ""))
     response = RedirectResponse("/staff/login", status_code=303)
     clear_cookie(response, STAFF_COOKIE)
@@ -72,7 +72,7 @@ def do_logout(
 
 
 @router.get("/password", response_class=HTMLResponse)
-def show_password(request: Request, principal: StaffPrincipal = Depends(staff(allow_password_change=True))):
+def show_password(request: Request, principal: StaffPrincipal = Depends(staff(allow_password_change=True))) -> HTMLResponse:
     return templates.TemplateResponse(request, "staff/password.html", {"principal": principal, "error": None})
 
 
@@ -84,7 +84,7 @@ def do_password(
     principal: StaffPrincipal = Depends(staff(allow_password_change=True)),
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
-):
+) -> Response:
     try:
         change_password(services, db, principal.user, current, new)
     except InvalidInput as exc:

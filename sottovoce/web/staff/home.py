@@ -10,5 +10,5 @@ router = APIRouter(prefix="/staff", tags=["staff"])
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, principal: StaffPrincipal = Depends(staff())):
+def home(request: Request, principal: StaffPrincipal = Depends(staff())) -> HTMLResponse:
     return templates.TemplateResponse(request, "staff/home.html", {"principal": principal})

@@ -18,39 +18,39 @@ officer = staff(PRIVACY_OFFICER)
 
 
 @router.get("/alerts", response_class=HTMLResponse)
-def alerts(request: Request, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db)):
+def alerts(request: Request, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db)) -> HTMLResponse:
     rows = db.execute(select(Alert, StaffUser.name).join(StaffUser, StaffUser.id == Alert.staff_id, isouter=True).order_by(Alert.at.desc()).limit(200)).all()
     return templates.TemplateResponse(request, "staff/alerts.html", {"principal": principal, "alerts": rows})
 
 
 @router.post("/alerts/{alert_id}/resolve")
-def resolve_alert(alert_id: str, lift: bool = Form(False), principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def resolve_alert(alert_id: str, lift: bool = Form(False), principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
     abuse.resolve(services, db, alert_id, principal.actor, lift)
     db.commit()
     return RedirectResponse("/staff/privacy/alerts", status_code=303)
 
 
 @router.get("/reid", response_class=HTMLResponse)
-def reid_page(request: Request, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db)):
+def reid_page(request: Request, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db)) -> HTMLResponse:
     return templates.TemplateResponse(request, "staff/reid.html", {"principal": principal, "requests": breakglass.requests(db), "error": None})
 
 
 @router.post("/reid")
-def reid_open(task_id: str = Form(max_length=64), reason: str = Form(max_length=2000), principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def reid_open(task_id: str = Form(max_length=64), reason: str = Form(max_length=2000), principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
     breakglass.open_request(services, db, principal.actor, task_id.strip(), reason)
     db.commit()
     return RedirectResponse("/staff/privacy/reid", status_code=303)
 
 
 @router.post("/reid/{request_id}/approve")
-def reid_approve(request_id: str, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def reid_approve(request_id: str, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
     breakglass.approve(services, db, principal.actor, request_id)
     db.commit()
     return RedirectResponse("/staff/privacy/reid", status_code=303)
 
 
 @router.post("/reid/{request_id}/reveal", response_class=HTMLResponse)
-def reid_reveal(request_id: str, request: Request, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def reid_reveal(request_id: str, request: Request, principal: StaffPrincipal = Depends(officer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> HTMLResponse:
     revealed = breakglass.reveal(services, db, principal.actor, request_id)
     db.commit()
     return templates.TemplateResponse(request, "staff/reid_revealed.html", {"principal": principal, "revealed": revealed})

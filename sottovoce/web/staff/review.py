@@ -72,7 +72,7 @@ def _next_url(services: Services, db: Session, principal: StaffPrincipal) -> str
 
 
 @router.get("", response_class=HTMLResponse)
-def queue(request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)):
+def queue(request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)) -> HTMLResponse:
     counts = task_leases.queue_counts(db, principal.user.id)
     current = task_leases.current_lease(db, principal.user.id)
     context = {"principal": principal, "counts": counts, "current": current, "empty": request.query_params.get("empty")}
@@ -80,12 +80,12 @@ def queue(request: Request, principal: StaffPrincipal = Depends(reviewer), db: S
 
 
 @router.post("/next")
-def next_task(principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def next_task(principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
     return RedirectResponse(_next_url(services, db, principal), status_code=303)
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
-def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> HTMLResponse:
     try:
         task = task_leases.leased_task(db, task_id, principal.user.id)
     except Conflict:
@@ -103,7 +103,7 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
 
 
 @router.get("/tasks/{task_id}/audio")
-def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> Response:
     try:
         task = task_leases.leased_task(db, task_id, principal.user.id)
         task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal))
@@ -125,7 +125,7 @@ def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal:
 
 
 @router.get("/tasks/{task_id}/status")
-def task_status(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)):
+def task_status(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)) -> JSONResponse:
     try:
         task_leases.leased_task(db, task_id, principal.user.id)
     except Conflict:
@@ -134,7 +134,7 @@ def task_status(task_id: str, principal: StaffPrincipal = Depends(reviewer), db:
 
 
 @router.post("/tasks/{task_id}/heartbeat")
-def heartbeat(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def heartbeat(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
     task = task_leases.leased_task(db, task_id, principal.user.id)
     task_leases.renew(services, task)
     db.commit()
@@ -142,7 +142,7 @@ def heartbeat(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: S
 
 
 @router.post("/tasks/{task_id}/submit")
-def submit_task(task_id: str, submission: Submission = Body(...), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def submit_task(task_id: str, submission: Submission = Body(...), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
     task = task_leases.leased_task(db, task_id, principal.user.id)
     submit(services, db, task, principal.actor, submission)
     db.commit()
@@ -150,7 +150,7 @@ def submit_task(task_id: str, submission: Submission = Body(...), principal: Sta
 
 
 @router.post("/tasks/{task_id}/skip")
-def skip_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def skip_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
     task = task_leases.leased_task(db, task_id, principal.user.id)
     skip(services, db, task, principal.actor)
     db.commit()
@@ -158,7 +158,7 @@ def skip_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: S
 
 
 @router.post("/tasks/{task_id}/stop")
-def stop_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def stop_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
     task = task_leases.leased_task(db, task_id, principal.user.id)
     stop_sensitive(services, db, task, principal.actor)
     db.commit()

@@ -18,7 +18,7 @@ supervisor = staff(SUPERVISOR)
 
 
 @router.get("", response_class=HTMLResponse)
-def overview(request: Request, principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def overview(request: Request, principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> HTMLResponse:
     points, confusions = monitoring.live_wer(services, db)
     context = {
         "principal": principal,
@@ -33,13 +33,13 @@ def overview(request: Request, principal: StaffPrincipal = Depends(supervisor), 
 
 
 @router.get("/disagreements/{group_id}", response_class=HTMLResponse)
-def disagreement(group_id: str, request: Request, principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def disagreement(group_id: str, request: Request, principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> HTMLResponse:
     view = quality.adjudication_view(services, db, group_id, principal.actor)
     return templates.TemplateResponse(request, "staff/adjudicate.html", {"principal": principal, "view": view})
 
 
 @router.post("/disagreements/{group_id}")
-def settle(group_id: str, text: str = Form(max_length=5000), principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)):
+def settle(group_id: str, text: str = Form(max_length=5000), principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
     quality.adjudicate(services, db, group_id, text, principal.actor)
     db.commit()
     return RedirectResponse("/staff/supervise", status_code=303)
