@@ -49,7 +49,7 @@ from sottovoce.app_services import open_services
 from sottovoce.core.audit import OPERATOR  # noqa: E402
 from sottovoce.core.services import Services  # noqa: E402
 from sottovoce.core.settings import Settings  # noqa: E402
-from sottovoce.db.models import AuditEvent, Recording, ReviewTask  # noqa: E402
+from sottovoce.db.models import AuditEvent, Recording, ReviewTask, StaffUser  # noqa: E402
 from sottovoce.recordings.ingest import commit_ingest, ingest  # noqa: E402
 from sottovoce.recordings.metadata import parse_metadata  # noqa: E402
 from sottovoce.review.render import RENDERED, render_task  # noqa: E402
@@ -105,7 +105,7 @@ def populate(services: Services, n_tasks: int, n_uploaders: int, n_reviewers: in
         accounts = [create_account(db, services.keys, f"load-{i}-{secrets.token_hex(2)}", consent_review=True) for i in range(max(1, n_tasks // 10))]
         devices = [add_device(db, a.id, f"SN-L{i}")[0] for i, a in enumerate(accounts)]
         db.commit()
-        rendered_wav = None
+        rendered_wav, render_params = None, "{}"
         for i in range(n_tasks):
             device = devices[i % len(devices)]
             recording = ingest(services, db, device, data, metadata)
@@ -115,9 +115,10 @@ def populate(services: Services, n_tasks: int, n_uploaders: int, n_reviewers: in
                 render_task(services, db, task)
                 db.flush()
                 rendered_wav = services.keys.open(db, task.account_id, services.blobs.get(task.rendered_blob_id), RENDERED, task.id)
+                render_params = task.render_params  # word positions of PII runs, as the render job records them
             else:
                 task.rendered_blob_id = services.blobs.put(services.keys.seal(db, task.account_id, rendered_wav, RENDERED, task.id))
-                task.render_params = "{}"
+                task.render_params = render_params
             if i % 200 == 199:
                 db.commit()
         db.commit()
@@ -170,32 +171,40 @@ def uploader(base: str, token: str, stop: threading.Event, tally: Tally) -> None
                     tally.acknowledged.append(response.json()["id"])
 
 
-def reviewer(base: str, who: tuple, stop: threading.Event, tally: Tally) -> None:
-    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
+def signed_in_reviewers(base: str, people: dict) -> list[httpx.Client]:
+    """Every reviewer signs in once, before the measured phases (a sign-in costs ~0.5 s of argon2id)."""
+    clients = []
+    for who in people["reviewers"]:
+        client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
         sign_in_plain(client, *who)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/staff/review").text).group(1)
-        while not stop.is_set():
-            try:
-                started = time.perf_counter()
-                response = client.post("/staff/review/next", data={"csrf": csrf})
-                tally.add("next_task", started, response)
-                location = response.headers.get("location", "")
-                if "/tasks/" not in location:
-                    time.sleep(0.05)
-                    continue
-                started = time.perf_counter()
-                page = client.get(location)
-                tally.add("task_page", started, page)
-                if page.status_code != 200:
-                    continue
-                csrf = re.search(r'name="csrf" content="([^"]+)"', page.text).group(1)
-                audio_url = re.search(r'data-audio="([^"]+)"', page.text).group(1).replace("&amp;", "&")
-                started = time.perf_counter()
-                tally.add("audio", started, client.get(audio_url))
-                started = time.perf_counter()
-                tally.add("submit", started, client.post(location + "/submit", json={"text": "lock the front door"}, headers={"X-CSRF-Token": csrf}))
-            except httpx.HTTPError as exc:
-                tally.add("reviewer_transport", time.perf_counter(), None, type(exc).__name__)
+        clients.append(client)
+    return clients
+
+
+def reviewer(client: httpx.Client, stop: threading.Event, tally: Tally) -> None:
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/staff/review").text).group(1)
+    while not stop.is_set():
+        try:
+            started = time.perf_counter()
+            response = client.post("/staff/review/next", data={"csrf": csrf})
+            tally.add("next_task", started, response)
+            location = response.headers.get("location", "")
+            if "/tasks/" not in location:
+                time.sleep(0.05)
+                continue
+            started = time.perf_counter()
+            page = client.get(location)
+            tally.add("task_page", started, page)
+            if page.status_code != 200:
+                continue
+            csrf = re.search(r'name="csrf" content="([^"]+)"', page.text).group(1)
+            audio_url = re.search(r'data-audio="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+            started = time.perf_counter()
+            tally.add("audio", started, client.get(audio_url))
+            started = time.perf_counter()
+            tally.add("submit", started, client.post(location + "/submit", json={"text": "lock the front door"}, headers={"X-CSRF-Token": csrf}))
+        except httpx.HTTPError as exc:
+            tally.add("reviewer_transport", time.perf_counter(), None, type(exc).__name__)
 
 
 def slow_uploader(port: int, token: str, stop: threading.Event, tally: Tally) -> None:
@@ -225,10 +234,17 @@ def slow_uploader(port: int, token: str, stop: threading.Event, tally: Tally) ->
             tally.ms.setdefault("slow_upload", []).append((time.perf_counter() - started) * 1000)
 
 
-def run_phase(base: str, port: int, people: dict, seconds: float, reviewers: int, uploaders: int, slow: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), a figure other load cannot inflate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_phase(base: str, port: int, people: dict, seconds: float, reviewers: int, uploaders: int, slow: int, server_pid: int | None = None) -> dict:
     stop, tally = threading.Event(), Tally()
+    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
     threads = [threading.Thread(target=uploader, args=(base, people["tokens"][i], stop, tally)) for i in range(uploaders)]
-    threads += [threading.Thread(target=reviewer, args=(base, people["reviewers"][i], stop, tally)) for i in range(reviewers)]
+    threads += [threading.Thread(target=reviewer, args=(people["clients"][i], stop, tally)) for i in range(reviewers)]
     threads += [threading.Thread(target=slow_uploader, args=(port, people["slow_token"], stop, tally)) for _ in range(slow)]
     for thread in threads:
         thread.start()
@@ -236,7 +252,9 @@ def run_phase(base: str, port: int, people: dict, seconds: float, reviewers: int
     stop.set()
     for thread in threads:
         thread.join(90)
-    summary = {"seconds": seconds, "reviewers": reviewers, "uploaders": uploaders, "slow_uploaders": slow,
+    server_cpu_s = cpu_seconds(server_pid) - cpu_before if server_pid else None
+    summary = {"seconds": seconds, "reviewers": reviewers, "uploaders": uploaders, "slow_uploaders": slow, "server_cpu_s": server_cpu_s,
+               "server_cpu_share": round(server_cpu_s / seconds, 2) if server_cpu_s is not None else None,
                "errors": sum(tally.errors.values()), "errors_by_op": tally.errors, "statuses": dict(sorted(tally.statuses.items())),
                "uploads_per_s": round(tally.statuses.get("upload:202", 0) / seconds, 1), "acknowledged": list(tally.acknowledged)}
     for op in ("upload", "next_task", "task_page", "audio", "submit"):
@@ -285,11 +303,13 @@ def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
             base = f"http://127.0.0.1:{port}"
             try:
                 # Warm-up, not measured: the first task page loads the PII detector into the server.
+                people["clients"] = signed_in_reviewers(base, people)
                 warm = run_phase(base, port, people, 3.0, 1, 1, 0)
+                pid = server.pid
                 phases = {
-                    "uploads_only": run_phase(base, port, people, seconds, 0, 8, 0),
-                    "mixed": run_phase(base, port, people, seconds, 20, 8, 0),
-                    "mixed_with_slow_bodies": run_phase(base, port, people, seconds, 20, 8, 16),
+                    "uploads_only": run_phase(base, port, people, seconds, 0, 8, 0, pid),
+                    "mixed": run_phase(base, port, people, seconds, 20, 8, 0, pid),
+                    "mixed_with_slow_bodies": run_phase(base, port, people, seconds, 20, 8, 16, pid),
                 }
                 race = sign_in_race(base, people["spare_reviewer"])
                 health = httpx.get(base + "/healthz", timeout=10).json()
@@ -298,7 +318,10 @@ def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
                 server.wait(30)
             with services.sessions() as db:
                 stored = set(db.scalars(select(Recording.id)))
-                race["password_checks"] = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "staff.login_failed"))
+                spare = db.scalar(select(StaffUser.id).where(StaffUser.name == people["spare_reviewer"][0]))
+                race["password_checks"] = db.scalar(
+                    select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "staff.login_failed", AuditEvent.subject == spare)
+                )
                 reviewed = db.scalar(select(func.count()).select_from(ReviewTask).where(ReviewTask.status == "done"))
             for phase in phases.values():
                 acknowledged = phase.pop("acknowledged")
@@ -308,12 +331,20 @@ def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
             if schema:
                 with create_engine(PG_URL).begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    only = phases["uploads_only"]
+    cpu_per_upload_ms = round(1000 * only["server_cpu_s"] / max(only["upload"]["n"], 1), 1)
+    mixed_phase = phases["mixed"]
+    review_cpu_s = mixed_phase["server_cpu_s"] - mixed_phase["upload"]["n"] * cpu_per_upload_ms / 1000
+    cpu_per_review_ms = round(1000 * review_cpu_s / max(mixed_phase["submit"]["n"], 1), 1)
     base_rate = phases["uploads_only"]["uploads_per_s"] or 1
     mixed, slow = phases["mixed"], phases["mixed_with_slow_bodies"]
     ratios = {
         "mixed_upload_throughput_vs_uploads_only": round(mixed["uploads_per_s"] / base_rate, 2),
         "slow_vs_mixed_upload_p99": round((slow["upload"]["p99_ms"] or 0) / max(mixed["upload"]["p99_ms"] or 1, 1e-9), 2),
         "slow_vs_mixed_next_task_p99": round((slow["next_task"]["p99_ms"] or 0) / max(mixed["next_task"]["p99_ms"] or 1, 1e-9), 2),
+        # Server CPU per operation: what the machine's load cannot inflate, and what capacity follows from.
+        "server_cpu_ms_per_upload": cpu_per_upload_ms,
+        "server_cpu_ms_per_review": cpu_per_review_ms,
     }
     return {"database": kind, "setup_s": setup_s, "tasks": n_tasks, "reviewed": reviewed, "phases": phases, "ratios": ratios,
             "sign_in_race": race, "healthz_after": health, "warm_up_errors": warm["errors"]}
