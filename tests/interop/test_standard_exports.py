@@ -54,7 +54,8 @@ def test_hf_export_loads_with_datasets(exported, tmp_path, monkeypatch):
     out = exported("hf")
     patterns = get_data_patterns(str(out))  # audiofolder's split inference
     splits = {p.name for p in (out / "data").iterdir()}
-    assert set(patterns) == {{"train": "train", "eval": "validation"}[s] for s in splits}
+    # datasets names an "eval" folder the "test" split (its TEST_KEYWORDS include "eval").
+    assert set(patterns) == {{"train": "train", "eval": "test"}[s] for s in splits}
     seen = []
     for split_dir in (out / "data").iterdir():
         loaded = datasets.load_dataset("json", data_files=str(split_dir / "metadata.jsonl"), split="train", cache_dir=str(tmp_path / "hf-cache"))
