@@ -81,4 +81,11 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
     def healthz() -> dict:
         return {"ok": True}
 
+    # The JSON API's schema, for generating clients (docs/interop.md); FastAPI's /openapi.json stays off.
+    @app.get("/api/openapi.json", dependencies=[Depends(public())], include_in_schema=False)
+    def openapi_schema() -> dict:
+        from sottovoce.web.api.schemas import api_schema
+
+        return api_schema(app)
+
     return app
