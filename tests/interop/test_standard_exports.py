@@ -44,7 +44,7 @@ def test_hf_export_loads_with_datasets(exported, tmp_path, monkeypatch):
     inference over the folder, its JSON loader for metadata.jsonl, its rule that ``file_name`` is
     relative to the metadata file. The last step, datasets' Audio feature, needs torch and
     torchcodec (datasets >= 4), which the project venv does not carry; the samples are read with
-    soundfile instead (docs/interop.md has the one-off full check in a separate venv)."""
+    soundfile instead (docs/interop.md says why)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline, caches under the test's folder: the Arrow
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # cache holds the transcripts in clear
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
