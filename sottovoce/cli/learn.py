@@ -105,7 +105,7 @@ def rebuild_command(as_json: JsonOption = False) -> None:
 
 @app.command("export")
 def export_command(
-    fmt: Annotated[str, typer.Option("--format", help="hf (audiofolder) or nemo (JSONL manifest).")],
+    fmt: Annotated[str, typer.Option("--format", help="hf (audiofolder), nemo (JSONL manifest) or labelstudio (tasks.json).")],
     out: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
     anonymize: Annotated[bool, typer.Option("--anonymize", help="Transform the voices before export.")] = False,
     as_json: JsonOption = False,

@@ -1,4 +1,5 @@
-"""Export training data for heavier training elsewhere: a Hugging Face audiofolder or a NeMo manifest.
+"""Export training data for heavier training elsewhere: a Hugging Face audiofolder, a NeMo manifest,
+or a Label Studio import file.
 
 Only gold examples of accounts that consent to training use, and only recordings that still exist,
 are exported; optionally with the voice anonymized (privacy/voice.py). File names are random per
@@ -11,6 +12,9 @@ Layouts:
   ``{"file_name", "transcription"}``, loadable with ``datasets.load_dataset("audiofolder", data_dir=DIR)``.
 - ``nemo``: ``DIR/audio/<name>.wav`` and ``DIR/{train,eval}_manifest.json`` with one
   ``{"audio_filepath", "duration", "text"}`` per line.
+- ``labelstudio``: ``DIR/audio/<name>.wav``, ``DIR/tasks.json`` (Label Studio tasks, the gold text
+  as an annotation, de-identified: interop/labelstudio_export.py) and ``DIR/label_config.xml``.
+  Recorded as format ``ls-json`` (the column holds 8 characters).
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from sottovoce.core.audit import Actor
 from sottovoce.core.errors import Conflict, InvalidInput
 from sottovoce.core.services import Services
 from sottovoce.db.models import ExportItem, ExportRecord, Recording
-from sottovoce.learning import dataset
+from sottovoce.learning import dataset, labelstudio_export
 from sottovoce.recordings.store import load_audio
 
-FORMATS = ("hf", "nemo")
+FORMATS = ("hf", "nemo", "labelstudio")
+STORED = {"labelstudio": "ls-json"}  # export_records.format is 8 characters wide
 
 
 def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, anonymize: bool = False, progress: Callable[[], object] | None = None) -> dict[str, Any]:
@@ -44,7 +49,7 @@ def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, a
     examples = dataset.gold_examples(services, db)
     staging = out.with_name(out.name + ".partial-" + secrets.token_hex(4))
     staging.mkdir(parents=True)
-    record = ExportRecord(format=fmt, destination=str(out.resolve()), anonymized=anonymize)
+    record = ExportRecord(format=STORED.get(fmt, fmt), destination=str(out.resolve()), anonymized=anonymize)
     db.add(record)
     db.flush()
     rng = np.random.default_rng(secrets.randbits(128))
@@ -61,15 +66,21 @@ def export(services: Services, db: Session, fmt: str, out: Path, actor: Actor, a
             folder = staging / ("data" / Path(split) if fmt == "hf" else Path("audio"))
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(audio.to_wav(samples))
+            duration_s = round(samples.size / audio.SAMPLE_RATE, 3)
             if fmt == "hf":
                 manifests[split].append({"file_name": name, "transcription": example.text})
+            elif fmt == "labelstudio":
+                manifests[split].append(labelstudio_export.task(labelstudio_export.audio_url(out.name, f"audio/{name}"), example.text, example.hypothesis, split, duration_s))
             else:
-                manifests[split].append({"audio_filepath": f"audio/{name}", "duration": round(samples.size / audio.SAMPLE_RATE, 3), "text": example.text})
+                manifests[split].append({"audio_filepath": f"audio/{name}", "duration": duration_s, "text": example.text})
             db.add(ExportItem(export_id=record.id, recording_id=example.recording_id))
             if progress:
                 progress()
+        if fmt == "labelstudio":
+            (staging / "tasks.json").write_text(json.dumps(manifests["train"] + manifests["eval"], indent=1))
+            (staging / "label_config.xml").write_text(labelstudio_export.LABEL_CONFIG)
         for split, rows in manifests.items():
-            if not rows:
+            if not rows or fmt == "labelstudio":
                 continue
             target = staging / "data" / split / "metadata.jsonl" if fmt == "hf" else staging / f"{split}_manifest.json"
             target.write_text("".join(json.dumps(r) + "\n" for r in rows))

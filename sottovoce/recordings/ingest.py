@@ -9,6 +9,7 @@ process dies between the two, recovery.py removes the unreferenced blob on the n
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,7 @@ from sottovoce.core import audio
 from sottovoce.core.errors import InvalidAudio, TooLarge
 from sottovoce.core.services import Services
 from sottovoce.db.enums import JobKind, RecordingStatus
-from sottovoce.db.models import Device, Job, Recording
+from sottovoce.db.models import Job, Recording
 from sottovoce.db.types import new_id, utcnow
 from sottovoce.recordings.metadata import IngestMetadata, check_hypothesis_fits
 from sottovoce.recordings.store import AUDIO, add_hypothesis
@@ -24,7 +25,18 @@ from sottovoce.recordings.store import AUDIO, add_hypothesis
 TRANSCRIBE = JobKind.TRANSCRIBE
 
 
-def _prepare(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
+class Sender(Protocol):
+    """Who sent a recording: a device, or an import (``id`` None: no device)."""
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def account_id(self) -> str: ...
+
+
+def _prepare(services: Services, db: Session, device: Sender, data: bytes, metadata: IngestMetadata,
+             capture_age_days: int | None = None) -> Recording:
     """Validate, seal and store one recording; queue recognition unless a hypothesis came with it.
 
     The caller commits (or rolls back) the session; see ``ingest_and_commit``.
@@ -39,7 +51,7 @@ def _prepare(services: Services, db: Session, device: Device, data: bytes, metad
     if metadata.hypothesis is not None:
         check_hypothesis_fits(metadata.hypothesis, duration_s)
     now = utcnow()
-    captured_at = metadata.capture_time(now, timedelta(days=limits.max_capture_age_days))
+    captured_at = metadata.capture_time(now, timedelta(days=capture_age_days or limits.max_capture_age_days))
 
     recording_id = new_id()
     sealed = services.keys.seal(db, device.account_id, audio.to_pcm16(samples), AUDIO, recording_id)
@@ -71,14 +83,18 @@ def _record(services: Services, db: Session, recording: Recording, metadata: Ing
         raise
 
 
-def ingest(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
-    """Validate, seal and store one recording; the caller commits (see ``ingest_and_commit``)."""
-    recording = _prepare(services, db, device, data, metadata)
+def ingest(services: Services, db: Session, device: Sender, data: bytes, metadata: IngestMetadata,
+           capture_age_days: int | None = None) -> Recording:
+    """Validate, seal and store one recording; the caller commits (see ``ingest_and_commit``).
+
+    ``capture_age_days`` widens the bound on how old a capture time may be, for an operator's
+    import of history (settings.max_capture_age_days guards device clocks)."""
+    recording = _prepare(services, db, device, data, metadata, capture_age_days)
     _record(services, db, recording, metadata)
     return recording
 
 
-def ingest_and_commit(services: Services, db: Session, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
+def ingest_and_commit(services: Services, db: Session, device: Sender, data: bytes, metadata: IngestMetadata) -> Recording:
     """ingest + commit_ingest on one thread: decoding and sealing first, then a short write
     transaction (INSERTs .. COMMIT) that is never held across an await or slow work."""
     recording = _prepare(services, db, device, data, metadata)

@@ -104,4 +104,11 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         body = {"ok": database["ok"] and worker_ok, "database": database, "pool": pool_status(services.engine), "worker": worker_state}
         return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
+    # The JSON API's schema, for generating clients (docs/interop.md); FastAPI's /openapi.json stays off.
+    @app.get("/api/openapi.json", dependencies=[Depends(public())], include_in_schema=False)
+    def openapi_schema() -> dict:
+        from sottovoce.web.api.schemas import api_schema
+
+        return api_schema(app)
+
     return app

@@ -20,6 +20,7 @@ from sottovoce.accounts.retention import set_retention
 from sottovoce.core.audio import to_wav
 from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording, load_audio
+from sottovoce.web.api import schemas
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import AccountPrincipal, account_holder
 
@@ -38,12 +39,12 @@ class RetentionBody(BaseModel):
     retention: str
 
 
-@router.get("")
+@router.get("", response_model=schemas.Me, responses=schemas.ERRORS)
 def me(holder: AccountPrincipal = Depends(account_holder())) -> dict:
     return {**view.account_summary(holder.account), "csrf_token": holder.session.csrf_token}
 
 
-@router.get("/recordings")
+@router.get("/recordings", response_model=schemas.RecordingsPage, responses=schemas.ERRORS)
 def list_recordings(
     page: int = Query(1, ge=1, le=1_000_000),
     holder: AccountPrincipal = Depends(account_holder()),
@@ -53,7 +54,7 @@ def list_recordings(
     return view.recordings_page(services, db, holder.account.id, page).as_dict()
 
 
-@router.get("/recordings/{recording_id}")
+@router.get("/recordings/{recording_id}", response_model=schemas.RecordingDetail, responses=schemas.ERRORS)
 def show_recording(
     recording_id: str,
     holder: AccountPrincipal = Depends(account_holder()),
@@ -63,7 +64,7 @@ def show_recording(
     return view.recording_detail(services, db, holder.account.id, recording_id)
 
 
-@router.get("/recordings/{recording_id}/audio")
+@router.get("/recordings/{recording_id}/audio", response_class=Response, responses={**schemas.ERRORS, **schemas.AUDIO_WAV})
 def recording_audio(
     recording_id: str,
     holder: AccountPrincipal = Depends(account_holder()),
@@ -75,7 +76,7 @@ def recording_audio(
     return Response(wav, media_type="audio/wav", headers={**NO_STORE, "Content-Disposition": 'inline; filename="recording.wav"'})
 
 
-@router.delete("/recordings/{recording_id}")
+@router.delete("/recordings/{recording_id}", response_model=schemas.Deleted, responses=schemas.ERRORS)
 def delete_recording(
     recording_id: str,
     holder: AccountPrincipal = Depends(account_holder()),
@@ -88,7 +89,7 @@ def delete_recording(
     return {"deleted": receipt["counts"].get("recordings", 0), "receipt": receipt}
 
 
-@router.delete("/recordings")
+@router.delete("/recordings", response_model=schemas.Deleted, responses=schemas.ERRORS)
 def delete_many(
     start: str | None = Query(None, alias="from", max_length=40),
     end: str | None = Query(None, alias="to", max_length=40),
@@ -104,7 +105,7 @@ def delete_many(
     return {"deleted": receipt["counts"].get("recordings", 0) if receipt else 0, "receipt": receipt}
 
 
-@router.put("/consent/{purpose}")
+@router.put("/consent/{purpose}", response_model=schemas.ConsentChanged, responses=schemas.ERRORS)
 def change_consent(
     purpose: str,
     body: SwitchBody,
@@ -117,7 +118,7 @@ def change_consent(
     return {**view.account_summary(holder.account)["consent"][purpose], "withdrawn_tasks": withdrawn}
 
 
-@router.put("/retention")
+@router.put("/retention", response_model=schemas.Retention, responses=schemas.ERRORS)
 def change_retention(
     body: RetentionBody,
     holder: AccountPrincipal = Depends(account_holder()),
@@ -129,17 +130,17 @@ def change_retention(
     return view.account_summary(holder.account)["retention"]
 
 
-@router.get("/receipts")
+@router.get("/receipts", response_model=schemas.Receipts, responses=schemas.ERRORS)
 def list_receipts(holder: AccountPrincipal = Depends(account_holder()), db: Session = Depends(get_db)) -> dict:
     return {"receipts": view.receipts(db, holder.account.id)}
 
 
-@router.get("/receipts/{receipt_id}")
+@router.get("/receipts/{receipt_id}", response_model=schemas.Receipt, responses=schemas.ERRORS)
 def show_receipt(receipt_id: str, holder: AccountPrincipal = Depends(account_holder()), db: Session = Depends(get_db)) -> dict:
     return view.receipt(db, holder.account.id, receipt_id)
 
 
-@router.get("/export")
+@router.get("/export", response_class=StreamingResponse, responses={**schemas.ERRORS, **schemas.ZIP})
 def export(
     holder: AccountPrincipal = Depends(account_holder()),
     db: Session = Depends(get_db),

@@ -19,6 +19,7 @@ from sottovoce.core.services import Services
 from sottovoce.db.models import Device, Recording
 from sottovoce.recordings.ingest import ingest_and_commit
 from sottovoce.recordings.metadata import IngestMetadata, parse_metadata
+from sottovoce.web.api.schemas import ERRORS, UPLOAD_BODY, Deleted, RecordingAccepted
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.multipart import read_multipart
 from sottovoce.web.policies import device as device_policy
@@ -39,7 +40,7 @@ def _ingest(services: Services, device: Device, data: bytes, metadata: IngestMet
         return ingest_and_commit(services, db, device, data, metadata)
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_model=RecordingAccepted, responses=ERRORS, openapi_extra=UPLOAD_BODY)
 async def create_recording(
     request: Request,
     device: Device = Depends(device_policy()),
@@ -74,7 +75,7 @@ def _device_delete(services: Services, db: Session, device: Device, ids: list[st
     return JSONResponse({"deleted": deleted, "receipt": receipt}, headers={"Cache-Control": "no-store"})
 
 
-@router.delete("/last")
+@router.delete("/last", response_model=Deleted, responses=ERRORS)
 def delete_last(
     device: Device = Depends(device_policy()),
     db: Session = Depends(get_db),
@@ -92,7 +93,7 @@ def delete_last(
     return _device_delete(services, db, device, [latest])
 
 
-@router.delete("")
+@router.delete("", response_model=Deleted, responses=ERRORS)
 def delete_since(
     since: str = Query(max_length=40),
     device: Device = Depends(device_policy()),
