@@ -54,6 +54,7 @@ __all__ = [
     "detection_threshold",
     "embed",
     "trace",
+    "trace_all",
 ]
 
 RATE = 16_000  # all processing happens at 16 kHz; other rates are resampled
@@ -100,6 +101,7 @@ class TraceResult:
     confidence: float
     score: float
     offset_samples: int
+    layer: str = "spread"
 
 
 def _band_bins(n_fft: int) -> np.ndarray:
@@ -404,39 +406,57 @@ def _best_match(folded: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np
     return best, best_lag, best_row
 
 
+def _score_all(folded: np.ndarray, key: bytes, pool: list[Mark]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best score, lag and row of every candidate in ``pool``."""
+    parts = [
+        _best_match(folded, np.stack([_sequence_spectrum(key, m) for m in pool[start : start + _BATCH]]))
+        for start in range(0, len(pool), _BATCH)
+    ]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+
 def trace(
     samples: np.ndarray, sample_rate: int, key: bytes, candidates: Iterable[Mark]
 ) -> TraceResult | None:
-    """Name the candidate whose mark is in ``samples``, or ``None``.
+    """Name the candidate whose mark is strongest in ``samples``, or ``None``.
 
     ``candidates`` should be every (reviewer, task) pair the clip could have been served to;
     the false-accusation bound accounts for how many there are.  A polarity-inverted copy is
-    found too (scores are two-sided).  Cost grows with candidates x duration: about 0.1 s
-    of CPU per 1,000 candidates per 3 s of audio.
+    found too (scores are two-sided).  ``trace_all`` lists every candidate found (copies
+    averaged or spliced by colluders carry several marks).
+    """
+    found = trace_all(samples, sample_rate, key, candidates)
+    return found[0] if found else None
+
+
+def trace_all(
+    samples: np.ndarray, sample_rate: int, key: bytes, candidates: Iterable[Mark]
+) -> list[TraceResult]:
+    """Every candidate whose mark is in ``samples``, strongest first (empty: nobody).
+
+    The probability that *any* innocent candidate is listed is at most FALSE_ACCUSATION.
+    Cost grows with candidates x duration: about 0.1 s of CPU per 1,000 candidates per 3 s.
     """
     _check_args(sample_rate, key)
     x = _as_mono_float(samples)
     pool = list(dict.fromkeys(candidates))  # de-duplicate, keep order
     if not pool or len(x) == 0:
-        return None
+        return []
     received = _resample(x, sample_rate, RATE)
     folded = _folded_spectra(_whiten(received))
-    best_score, best_index, best_lag, best_row = -1.0, 0, 0, 0
-    for start in range(0, len(pool), _BATCH):
-        batch = pool[start : start + _BATCH]
-        scores, lags, rows = _best_match(folded, np.stack([_sequence_spectrum(key, m) for m in batch]))
-        i = int(np.argmax(scores))
-        if scores[i] > best_score:
-            best_score, best_index = float(scores[i]), start + i
-            best_lag, best_row = int(lags[i]), int(rows[i])
+    scores, lags, rows = _score_all(folded, key, pool)
     tests = _n_tests(len(pool), len(received))
-    if best_score < _threshold(tests):
-        return None
-    # The slice's first sample sits (-lag) into the mark's period; step back to the clip's.
-    phase = (-best_lag - int(_row_starts(len(received))[best_row])) % PERIOD
-    return TraceResult(
-        mark=pool[best_index],
-        confidence=1.0 - min(1.0, tests * math.exp(-(best_score**2) / 2.0)),
-        score=best_score,
-        offset_samples=round(phase * sample_rate / RATE),
-    )
+    threshold = _threshold(tests)
+    row_starts = _row_starts(len(received))
+    found = []
+    for index in np.flatnonzero(scores >= threshold)[np.argsort(-scores[scores >= threshold])]:
+        score = float(scores[index])
+        # The slice's first sample sits (-lag) into the mark's period; step back to the clip's.
+        phase = (-int(lags[index]) - int(row_starts[rows[index]])) % PERIOD
+        found.append(TraceResult(
+            mark=pool[index],
+            confidence=1.0 - min(1.0, tests * math.exp(-(score**2) / 2.0)),
+            score=score,
+            offset_samples=round(phase * sample_rate / RATE),
+        ))
+    return found
