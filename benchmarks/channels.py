@@ -148,3 +148,83 @@ STRESS = {
         x, sr, container="mp3", codec="libmp3lame", bit_rate=16_000, codec_rate=sr
     ),
 }
+
+
+# --- what a leaker does to "disguise" a clip (issue 19) ---------------------------------------
+
+
+def sox_pipe(x: np.ndarray, sr: int, out_args: list[str], in_type: str = "raw", out_type: str = "raw", out_rate: int | None = None) -> np.ndarray:
+    """Run ``sox`` on float32 PCM through pipes (nothing touches the disk)."""
+    import subprocess
+
+    pcm = np.clip(np.asarray(x, dtype=np.float32), -1, 1).astype("<f4").tobytes()
+    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(sr)]
+    run = subprocess.run(
+        ["sox", "-q", "-D", *fmt, "-", *fmt[:-1], str(out_rate or sr), "-", *out_args],
+        input=pcm, capture_output=True, check=True, timeout=120,
+    )
+    return np.frombuffer(run.stdout, dtype="<f4").astype(np.float32)
+
+
+def sox_bytes(x: np.ndarray, sr: int, file_type: str, args: list[str] = ()) -> bytes:
+    """Encode with sox into ``file_type`` (gsm, amr-nb, ...) as a leaker's tools would write it."""
+    import subprocess
+
+    pcm = np.clip(np.asarray(x, dtype=np.float32), -1, 1).astype("<f4").tobytes()
+    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(sr)]
+    run = subprocess.run(
+        ["sox", "-q", *fmt, "-", "-r", "8000", *args, "-t", file_type, "-"],
+        input=pcm, capture_output=True, check=True, timeout=120,
+    )
+    return run.stdout
+
+
+def tempo(x: np.ndarray, sr: int, factor: float) -> np.ndarray:
+    """sox ``tempo`` (WSOLA): faster or slower, pitch kept."""
+    return sox_pipe(x, sr, ["tempo", "-s", f"{factor:g}"])
+
+
+def speed(x: np.ndarray, sr: int, factor: float) -> np.ndarray:
+    """Played faster or slower, pitch following (a plain resampling: sox ``speed``)."""
+    up = round(1000 / factor)
+    g = math.gcd(up, 1000)
+    return resample_poly(np.asarray(x, dtype=np.float64), up // g, 1000 // g).astype(np.float32)
+
+
+def pitch(x: np.ndarray, sr: int, cents: float) -> np.ndarray:
+    """sox ``pitch``: pitch shifted by ``cents``, duration kept."""
+    return sox_pipe(x, sr, ["pitch", f"{cents:g}"])
+
+
+def amr_nb(x: np.ndarray, sr: int, bit_rate: int = 4750) -> np.ndarray:
+    """AMR-NB (8 kHz) at ``bit_rate`` through opencore in PyAV, decoded back to ``sr``."""
+    return codec_roundtrip(x, sr, container="amr", codec="libopencore_amrnb", bit_rate=bit_rate, codec_rate=8000)
+
+
+def gsm(x: np.ndarray, sr: int) -> np.ndarray:
+    """GSM 06.10 full rate at 8 kHz (sox's encoder), decoded back to ``sr``."""
+    data = sox_bytes(x, sr, "gsm")
+    decoded = sox_pipe_bytes(data, "gsm", sr)
+    return _fit(decoded, len(x))
+
+
+def sox_pipe_bytes(data: bytes, file_type: str, sr: int) -> np.ndarray:
+    import subprocess
+
+    run = subprocess.run(
+        ["sox", "-q", "-t", file_type, "-", "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(sr), "-"],
+        input=data, capture_output=True, check=True, timeout=120,
+    )
+    return np.frombuffer(run.stdout, dtype="<f4").astype(np.float32)
+
+
+DISGUISE = {
+    "tempo +4%": lambda x, sr, rng: tempo(x, sr, 1.04),
+    "tempo -4%": lambda x, sr, rng: tempo(x, sr, 0.96),
+    "speed +3%": lambda x, sr, rng: speed(x, sr, 1.03),
+    "speed -3%": lambda x, sr, rng: speed(x, sr, 0.97),
+    "pitch +100 cents": lambda x, sr, rng: pitch(x, sr, 100),
+    "pitch -100 cents": lambda x, sr, rng: pitch(x, sr, -100),
+    "amr-nb 4.75 kbit/s": lambda x, sr, rng: amr_nb(x, sr, 4750),
+    "gsm 8 kHz": lambda x, sr, rng: gsm(x, sr),
+}

@@ -1,13 +1,17 @@
 """Benchmark the forensic watermark on real speech.
 
-    .venv/bin/python benchmarks/watermark_eval.py            # full run (~7 CPU-minutes)
-    .venv/bin/python benchmarks/watermark_eval.py --quick    # smoke run (30 clips, ~1 CPU-minute)
-    .venv/bin/python benchmarks/watermark_eval.py --json     # JSON instead of the table
-    .venv/bin/python benchmarks/watermark_eval.py --stress   # add harsher channels
+    .venv/bin/python benchmarks/watermark_eval.py                    # 500 candidates (~35 CPU-minutes)
+    .venv/bin/python benchmarks/watermark_eval.py --candidates 5000 --clips 30   # 5,000 candidates
+    .venv/bin/python benchmarks/watermark_eval.py --quick            # smoke run (12 clips)
+    .venv/bin/python benchmarks/watermark_eval.py --json             # JSON instead of the table
+    .venv/bin/python benchmarks/watermark_eval.py --stress           # add harsher channels
 
-100 reviewers x 5 tasks = 500 (reviewer, task) candidates.  Every 3-s clip is marked for one
-of them, sent through each leak channel in ``channels.py`` and traced against all 500.
-False accusations are counted on unmarked clips, through every channel, against the same 500.
+N/5 reviewers x 5 tasks = N (reviewer, task) candidates (N = 500 or 5,000).  Every 3-s clip
+is marked for one of them, sent through each leak channel in ``channels.py`` (the issue-7
+channels, then tempo / speed / pitch / AMR-NB / GSM) and traced against all N.  Collusion:
+the same clip marked for 2 or 3 reviewers, averaged sample by sample or spliced end to end.
+False accusations are counted on unmarked clips (through several channels), on clips marked
+for someone outside the candidates, and on every marked trial (any innocent listed).
 Corpora (see their SOURCE.md): picovoice-speech-to-intent (3-s excerpts around the speech) and
 speech-to-phrase-en (utterances concatenated to 3 s).
 """
@@ -33,7 +37,7 @@ import soundfile as sf  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from channels import ATTACKS, STRESS  # noqa: E402
+from channels import ATTACKS, DISGUISE, STRESS  # noqa: E402
 
 from sottovoce.forensics import watermark as wm  # noqa: E402
 
@@ -148,19 +152,65 @@ def masking_nmr(host: np.ndarray, mark: np.ndarray) -> tuple[float, float]:
 # --- runs ------------------------------------------------------------------------------------
 
 
-def candidates(n_reviewers: int = 100, tasks_each: int = 5) -> list[wm.Mark]:
-    return [wm.Mark(f"reviewer-{r:03d}", f"task-{r:03d}-{t}") for r in range(n_reviewers) for t in range(tasks_each)]
+def candidates(n: int = 500, tasks_each: int = 5) -> list[wm.Mark]:
+    return [wm.Mark(f"reviewer-{r:04d}", f"task-{r:04d}-{t}") for r in range(n // tasks_each) for t in range(tasks_each)]
 
 
-def run_marked(clips, pool, rng, attacks) -> tuple[dict, dict]:
-    per_attack = {name: {"right": 0, "right_task": 0, "wrong": 0, "missed": 0, "scores": []} for name in attacks}
-    quality = {"snr": [], "segsnr": [], "nmr": [], "disturbed": [], "rtf": [], "trace_s": []}
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval for k successes in n trials."""
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
+
+
+def _row() -> dict:
+    return {"right": 0, "right_task": 0, "all_named": 0, "innocent_named": 0, "missed": 0, "trials": 0,
+            "scores": [], "layers": {}}
+
+
+def _record(row: dict, found: list, truth: list[wm.Mark]) -> None:
+    row["trials"] += 1
+    named = {r.mark for r in found}
+    reviewers = {m.reviewer_id for m in truth}
+    row["innocent_named"] += any(m.reviewer_id not in reviewers for m in named)
+    if not found:
+        row["missed"] += 1
+        return
+    best = found[0]
+    row["scores"].append(best.score)
+    row["layers"][best.layer] = row["layers"].get(best.layer, 0) + 1
+    if best.mark.reviewer_id in reviewers:
+        row["right"] += 1
+        row["right_task"] += best.mark in truth
+    row["all_named"] += reviewers <= {m.reviewer_id for m in named}
+
+
+def collude(marked: list[np.ndarray], how: str) -> np.ndarray:
+    if how == "average":
+        return np.mean(marked, axis=0).astype(np.float32)
+    edges = np.linspace(0, len(marked[0]), len(marked) + 1).astype(int)
+    return np.concatenate([m[a:b] for m, a, b in zip(marked, edges[:-1], edges[1:])]).astype(np.float32)
+
+
+COLLUSION = {"collusion: average of 2": ("average", 2), "collusion: splice of 2": ("splice", 2),
+             "collusion: average of 3": ("average", 3), "collusion: splice of 3": ("splice", 3)}
+
+
+def run_marked(clips, pool, rng, attacks, collusion=True) -> tuple[dict, dict]:
+    names = list(attacks) + (list(COLLUSION) if collusion else [])
+    per_attack = {name: _row() for name in names}
+    quality = {"snr": [], "segsnr": [], "nmr": [], "disturbed": [], "embed_ms": [], "trace_s": []}
+    n_reviewers = len({m.reviewer_id for m in pool})
+    tasks_each = len(pool) // n_reviewers
     for clip in clips:
         truth = pool[int(rng.integers(len(pool)))]
         # CPU time of this (single-threaded) process: the benchmark machine may be shared.
         t0 = time.process_time()
         marked = wm.embed(clip, RATE, KEY, truth)
-        quality["rtf"].append((time.process_time() - t0) / (len(clip) / RATE))
+        quality["embed_ms"].append(1000 * (time.process_time() - t0))
         mark = marked.astype(np.float64) - clip
         quality["snr"].append(snr_db(clip, mark))
         quality["segsnr"].append(segmental_snr_db(clip, mark))
@@ -170,87 +220,128 @@ def run_marked(clips, pool, rng, attacks) -> tuple[dict, dict]:
         for name, attack in attacks.items():
             received = attack(marked, RATE, rng)
             t0 = time.process_time()
-            found = wm.trace(received, RATE, KEY, pool)
+            found = wm.trace_all(received, RATE, KEY, pool)
             quality["trace_s"].append(time.process_time() - t0)
-            row = per_attack[name]
-            if found is None:
-                row["missed"] += 1
-                continue
-            row["scores"].append(found.score)
-            if found.mark.reviewer_id == truth.reviewer_id:
-                row["right"] += 1
-                row["right_task"] += found.mark == truth
-            else:
-                row["wrong"] += 1
+            _record(per_attack[name], found, [truth])
+        if not collusion:
+            continue
+        for name, (how, n) in COLLUSION.items():
+            reviewers = rng.choice(n_reviewers, size=n, replace=False)
+            colluders = [pool[int(r) * tasks_each + int(rng.integers(tasks_each))] for r in reviewers]
+            copies = [wm.embed(clip, RATE, KEY, m) for m in colluders]
+            _record(per_attack[name], wm.trace_all(collude(copies, how), RATE, KEY, pool), colluders)
     return per_attack, quality
 
 
-def run_unmarked(clips, pool, rng) -> dict:
-    """Innocent audio: every accusation is false.
+UNMARKED_CHANNELS = ("none", "mp3 32 kbit/s", "white noise 20 dB", "tempo +4%", "pitch -100 cents", "amr-nb 4.75 kbit/s")
 
-    Also records, per trial, the false-accusation bound at the best innocent score (the
+
+def run_unmarked(clips, pool, rng) -> dict:
+    """Innocent audio: every accusation is false.  Unmarked clips through several channels,
+    and clips marked for someone who is not a candidate (the mark of a reviewer outside the
+    pool must not be pinned on one inside it).
+
+    Also records, per unmarked trial, the layer-one bound at the best innocent score (the
     p-value ``trace`` would attach to it), to check the null model at looser levels, where
     events are frequent enough to count: at level alpha at most a fraction alpha of trials
     may fall at or below alpha.
     """
-    accused, best, p_values = [], [], []
+    channels = {**ATTACKS, **DISGUISE}
+    accused, p_values, best = [], [], []
     spectra = np.stack([wm._sequence_spectrum(KEY, m) for m in pool])
+    trials = outsider_trials = 0
     for index, clip in enumerate(clips):
-        for name, attack in ATTACKS.items():
-            received = attack(clip.astype(np.float32), RATE, rng)
-            found = wm.trace(received, RATE, KEY, pool)
-            if found is not None:
-                accused.append({"clip": index, "attack": name, "mark": vars(found.mark), "score": found.score})
-            folded = wm._folded_spectra(wm._whiten(received.astype(np.float64)))
-            score = float(wm._best_match(folded, spectra)[0].max())
-            best.append(score)
-            p_values.append(min(1.0, wm._n_tests(len(pool), len(received)) * np.exp(-(score**2) / 2)))
+        for name in UNMARKED_CHANNELS:
+            received = channels[name](clip.astype(np.float32), RATE, rng)
+            found = wm.trace_all(received, RATE, KEY, pool)
+            trials += 1
+            if found:
+                accused.append({"clip": index, "attack": name, "kind": "unmarked", "marks": [vars(f.mark) for f in found]})
+            if name == "none":
+                folded = wm._folded_spectra(wm._whiten(received.astype(np.float64)))
+                score = float(wm._best_match(folded, spectra)[0].max())
+                best.append(score)
+                p_values.append(min(1.0, wm._n_tests(len(pool), len(received)) * np.exp(-(score**2) / 2)))
+        outsider = wm.Mark(f"outsider-{index}", f"task-x-{index}")
+        marked = wm.embed(clip, RATE, KEY, outsider)
+        for name in ("none", "tempo +4%"):
+            found = wm.trace_all(channels[name](marked, RATE, rng), RATE, KEY, pool)
+            outsider_trials += 1
+            if found:
+                accused.append({"clip": index, "attack": name, "kind": "outsider", "marks": [vars(f.mark) for f in found]})
     p_values = np.array(p_values)
+    unmarked_accused = sum(a["kind"] == "unmarked" for a in accused)
     return {
-        "trials": len(best),
-        "accused": len(accused),
+        "trials": trials,
+        "accused": unmarked_accused,
+        "interval": wilson(unmarked_accused, trials),
+        "outsider_trials": outsider_trials,
+        "outsider_accused": len(accused) - unmarked_accused,
+        "outsider_interval": wilson(len(accused) - unmarked_accused, outsider_trials),
         "accusations": accused,
-        "max_innocent_score": float(max(best)),
+        "max_innocent_score": float(max(best)) if best else float("nan"),
         "calibration": {f"{alpha:g}": float(np.mean(p_values <= alpha)) for alpha in (0.5, 0.1, 0.01)},
     }
 
 
-def timing_5000() -> float:
+def timing(n_candidates: int) -> float:
     rng = np.random.default_rng(1)
     clip = (0.1 * rng.standard_normal(CLIP)).astype(np.float32)
-    pool = [wm.Mark(f"reviewer-{i % 100:03d}", f"task-{i}") for i in range(5000)]
-    marked = wm.embed(clip, RATE, KEY, pool[4321])
+    pool = candidates(n_candidates)
+    marked = wm.embed(clip, RATE, KEY, pool[len(pool) // 2])
     t0 = time.process_time()
-    wm.trace(marked, RATE, KEY, pool)
+    wm.trace_all(marked, RATE, KEY, pool)
     return time.process_time() - t0
+
+
+def embed_cost_ms(clips, repeats: int = 3) -> dict:
+    """CPU milliseconds to mark one clip, median and 95th percentile, 3-s and 10-s clips."""
+    out = {}
+    for seconds in (3, 10):
+        costs = []
+        for clip in clips[:20]:
+            x = np.resize(clip, seconds * RATE).astype(np.float32)
+            for _ in range(repeats):
+                t0 = time.process_time()
+                wm.embed(x, RATE, KEY, wm.Mark("r", "t"))
+                costs.append(1000 * (time.process_time() - t0))
+        out[f"{seconds}s"] = {"median_ms": float(np.median(costs)), "p95_ms": float(np.percentile(costs, 95))}
+    return out
 
 
 # --- report ----------------------------------------------------------------------------------
 
 
-def summarise(per_attack, quality, innocent, n_marked, pool_size, seconds) -> dict:
+def summarise(per_attack, quality, innocent, n_marked, pool_size, seconds, embed_cost) -> dict:
     attacks = {}
     for name, row in per_attack.items():
         scores = np.array(row["scores"]) if row["scores"] else np.array([np.nan])
+        n = row["trials"]
+        key = "all_named" if name.startswith("collusion") else "right"
         attacks[name] = {
-            "identified": row["right"] / n_marked,
-            "task_right": row["right_task"] / n_marked,
-            "wrong": row["wrong"],
+            "trials": n,
+            "identified": row["right"] / n,
+            "task_right": row["right_task"] / n,
+            "all_colluders_named": row["all_named"] / n,
+            "success_interval": wilson(row[key], n),
+            "innocent_named": row["innocent_named"],
             "missed": row["missed"],
             "median_score": float(np.nanmedian(scores)),
             "min_score": float(np.nanmin(scores)),
+            "found_by": row["layers"],
         }
     return {
         "date": datetime.date.today().isoformat(),
         "clips_marked": n_marked,
         "candidates": pool_size,
-        "threshold": wm.detection_threshold(pool_size),
+        "threshold_layer_one": wm.detection_threshold(pool_size),
+        "threshold_layer_two": float(np.sqrt(2 * np.log(2 * pool_size * wm.patchwork.n_hypotheses(CLIP) * 2 / wm.FALSE_ACCUSATION))),
         "attacks": attacks,
         "false_accusation": innocent,
-        "embed_rtf_mean": float(np.mean(quality["rtf"])),
-        "embed_rtf_max": float(np.max(quality["rtf"])),
+        "embed_ms_mean": float(np.mean(quality["embed_ms"])),
+        "embed_cost": embed_cost,
         "trace_seconds_mean": float(np.mean(quality["trace_s"])),
-        "trace_seconds_5000_candidates": timing_5000(),
+        "trace_seconds_clean_clip": timing(pool_size),
         "snr_db_median": float(np.median(quality["snr"])),
         "snr_db_min": float(np.min(quality["snr"])),
         "segmental_snr_db_median": float(np.median(quality["segsnr"])),
@@ -263,21 +354,34 @@ def summarise(per_attack, quality, innocent, n_marked, pool_size, seconds) -> di
 
 def print_table(r: dict) -> None:
     print(f"{r['clips_marked']} marked 3-s speech clips, {r['candidates']} candidates "
-          f"(100 reviewers x 5 tasks), threshold {r['threshold']:.2f} (3-s clip)")
-    print(f"{'attack':<24} {'reviewer found':>14} {'task found':>10} {'wrong':>5} {'missed':>6} {'score med/min':>14}")
-    for i, (name, a) in enumerate(r["attacks"].items()):
-        if i == len(ATTACKS):
+          f"({r['candidates'] // 5} reviewers x 5 tasks), thresholds {r['threshold_layer_one']:.2f} (layer one) / "
+          f"{r['threshold_layer_two']:.2f} (layer two), 3-s clip")
+    print(f"{'attack':<26} {'right':>6} {'95% interval':>13} {'task':>6} {'innoc.':>6} {'missed':>6} {'score med/min':>14} found by")
+    for name, a in r["attacks"].items():
+        if name == next(iter(DISGUISE)):
+            print("-- disguise (issue 19) --")
+        if name.startswith("collusion") and name == next(iter(COLLUSION)):
+            print("-- collusion: 'right' = every colluder named --")
+        if name in STRESS and name == next(iter(STRESS)):
             print("-- stress (beyond the targets) --")
-        print(f"{name:<24} {a['identified']:>13.1%} {a['task_right']:>10.1%} {a['wrong']:>5} {a['missed']:>6} "
-              f"{a['median_score']:>8.1f}/{a['min_score']:<5.1f}")
+        rate = a["all_colluders_named"] if name.startswith("collusion") else a["identified"]
+        lo, hi = a["success_interval"]
+        layers = ", ".join(f"{k} {v}" for k, v in sorted(a["found_by"].items()))
+        print(f"{name:<26} {rate:>6.1%} {lo:>6.1%}-{hi:<6.1%} {a['task_right']:>6.1%} {a['innocent_named']:>6} {a['missed']:>6} "
+              f"{a['median_score']:>8.1f}/{a['min_score']:<5.1f} {layers}")
     fa = r["false_accusation"]
-    print(f"false accusations    {fa['accused']} / {fa['trials']} unmarked trials (clips x attacks, "
-          f"each vs {r['candidates']} candidates); target <= 0.1 %; max innocent score {fa['max_innocent_score']:.2f}")
-    print("null-model check     share of unmarked trials whose best innocent candidate reaches "
+    lo, hi = fa["interval"]
+    print(f"false accusations    {fa['accused']} / {fa['trials']} unmarked trials (clips x {len(UNMARKED_CHANNELS)} channels, "
+          f"each vs {r['candidates']}), 95% interval {lo:.2%}-{hi:.2%}; target <= 0.1 %")
+    lo, hi = fa["outsider_interval"]
+    print(f"                     {fa['outsider_accused']} / {fa['outsider_trials']} clips marked for a non-candidate "
+          f"(clean, tempo +4%), 95% interval {lo:.2%}-{hi:.2%}; max innocent layer-one score {fa['max_innocent_score']:.2f}")
+    print("null-model check     share of unmarked trials whose best innocent candidate (layer one) reaches "
           "bound <= alpha: " + ", ".join(f"alpha {a}: {c:.2%}" for a, c in fa["calibration"].items()))
-    print(f"embed RTF            mean {r['embed_rtf_mean']:.4f}, max {r['embed_rtf_max']:.4f} (CPU time, one core)")
-    print(f"trace                {r['trace_seconds_mean']:.3f} s CPU per 3-s clip x {r['candidates']} candidates; "
-          f"{r['trace_seconds_5000_candidates']:.2f} s x 5000 candidates")
+    cost = r["embed_cost"]
+    print(f"marking cost         3-s clip median {cost['3s']['median_ms']:.1f} ms (p95 {cost['3s']['p95_ms']:.1f}); "
+          f"10-s clip median {cost['10s']['median_ms']:.1f} ms (p95 {cost['10s']['p95_ms']:.1f}) (CPU time, one core)")
+    print(f"trace                {r['trace_seconds_mean']:.2f} s CPU per 3-s clip x {r['candidates']} candidates (mean over trials)")
     print(f"mark SNR             median {r['snr_db_median']:.1f} dB, min {r['snr_db_min']:.1f} dB; "
           f"segmental SNR median {r['segmental_snr_db_median']:.1f} dB")
     print(f"masking proxy        NMR median {r['nmr_db_median']:.1f} dB (max {r['nmr_db_max']:.1f}); "
@@ -286,28 +390,41 @@ def print_table(r: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20+10 marked clips; a smoke run")
+    parser.add_argument("--quick", action="store_true", help="8+4 marked clips; a smoke run")
     parser.add_argument(
         "--json", nargs="?", const="-", metavar="PATH",
         help="print the result as JSON instead of the table, or with PATH also write it there",
     )
     parser.add_argument("--stress", action="store_true", help="add harsher channels (not targets) to the table")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder holding the two corpora")
+    parser.add_argument("--candidates", type=int, default=500, help="candidate (reviewer, task) pairs: 500 or 5000")
+    parser.add_argument("--clips", type=int, default=0, help="use only the first N marked clips (0: all 131)")
+    parser.add_argument("--unmarked", type=int, default=0, help="unmarked clips (0: all 331)")
+    parser.add_argument("--only", default="", help="comma-separated channel names to run (default: all)")
+    parser.add_argument("--no-collusion", action="store_true", help="skip the collusion rows")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if not (args.corpus / PICOVOICE).is_dir() or not (args.corpus / PHRASES).is_dir():
         print(f"corpora not found under {args.corpus}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
-    n_pico, n_phrase = (20, 10) if args.quick else (100, 31)
+    n_pico, n_phrase = (8, 4) if args.quick else (100, 31)
     marked = picovoice_clips(args.corpus, n_pico, 1) + phrase_clips(args.corpus, n_phrase)
     unmarked = marked if args.quick else picovoice_clips(args.corpus, n_pico, 3) + phrase_clips(args.corpus, n_phrase)
-    pool = candidates()
+    if args.clips:
+        # Spread over both corpora: every k-th clip.
+        marked = marked[:: max(1, len(marked) // args.clips)][: args.clips]
+    if args.unmarked:
+        unmarked = unmarked[:: max(1, len(unmarked) // args.unmarked)][: args.unmarked]
+    pool = candidates(args.candidates)
     start = time.perf_counter()
-    attacks = {**ATTACKS, **STRESS} if args.stress else ATTACKS
-    per_attack, quality = run_marked(marked, pool, rng, attacks)
+    attacks = {**ATTACKS, **DISGUISE, **(STRESS if args.stress else {})}
+    if args.only:
+        attacks = {name: attacks[name] for name in args.only.split(",")}
+    per_attack, quality = run_marked(marked, pool, rng, attacks, collusion=not args.no_collusion)
     innocent = run_unmarked(unmarked, pool, rng)
-    result = summarise(per_attack, quality, innocent, len(marked), len(pool), time.perf_counter() - start)
+    result = summarise(per_attack, quality, innocent, len(marked), len(pool), time.perf_counter() - start,
+                       embed_cost_ms(marked))
     if args.json == "-":
         print(json.dumps(result, indent=2))
         return 0

@@ -2,8 +2,9 @@
 
 Every clip a reviewer fetches carries a watermark for (reviewer id, task id) made with a key
 derived from the master key (forensics/watermark.py has the scheme). ``trace_file`` decodes a
-leaked file in memory, correlates it against every (reviewer, task) pair the audit log says was
-served, and names the reviewer, or nobody.
+leaked file in memory (leniently: forensics/decode.py), correlates it against every (reviewer,
+task) pair the audit log says was served, and names every reviewer whose mark is present (several
+when copies were averaged or spliced), or nobody.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from sottovoce.core.errors import InvalidAudio
 from sottovoce.core.purposes import KeyLabel
 from sottovoce.core.services import Services
 from sottovoce.db.models import AuditEvent, StaffUser
-from sottovoce.forensics.watermark import Mark, embed, trace
+from sottovoce.forensics.decode import Undecodable, decode_lenient
+from sottovoce.forensics.watermark import Mark, embed, trace_all
 
 SERVED = "review.audio_served"
 
@@ -43,22 +45,38 @@ def served_marks(db: Session) -> list[Mark]:
     return [Mark(actor, subject) for actor, subject in rows]
 
 
-def trace_file(services: Services, db: Session, data: bytes, investigator: Actor) -> dict | None:
-    """Who received this clip? The lookup itself is audited (it is an investigation)."""
-    samples = audio.decode(data, max_duration_s=600)
+def trace_file(services: Services, db: Session, data: bytes, investigator: Actor, filename: str = "") -> dict:
+    """Who received this clip? The lookup itself is audited (it is an investigation).
+
+    Returns the best match under the top-level keys ``reviewer``, ``reviewer_id``, ``task``,
+    ``confidence`` and ``score`` (``reviewer`` None when nothing was found), every match in
+    ``matches`` (strongest first), and what the decoder did in ``decoding``.
+    """
+    try:
+        decoded = decode_lenient(data, filename, max_duration_s=600)
+    except Undecodable as exc:
+        raise InvalidAudio(f"the file is not readable audio: {exc}") from None
+    samples = decoded.samples
     if samples.size < audio.SAMPLE_RATE // 2:
         raise InvalidAudio("the clip is shorter than 0.5 s; too short to trace")
     candidates = served_marks(db)
-    result = trace(samples, audio.SAMPLE_RATE, watermark_key(services), candidates)
-    found: dict[str, Any] | None = None
-    if result is not None:
+    results = trace_all(samples, audio.SAMPLE_RATE, watermark_key(services), candidates)
+    matches: list[dict[str, Any]] = []
+    for result in results:
         user = db.get(StaffUser, result.mark.reviewer_id)
-        found = {
+        matches.append({
             "reviewer": user.name if user else result.mark.reviewer_id,
             "reviewer_id": result.mark.reviewer_id,
             "task": result.mark.task_id,
             "confidence": round(result.confidence, 6),
             "score": round(result.score, 2),
-        }
-    services.audit.record(db, investigator, "forensics.trace", found["task"] if found else "", {"candidates": len(candidates), "matched": found is not None})
+            "layer": result.layer,
+        })
+    best = matches[0] if matches else {"reviewer": None, "reviewer_id": None, "task": None, "confidence": 0.0, "score": None}
+    found = {key: best[key] for key in ("reviewer", "reviewer_id", "task", "confidence", "score")}
+    found.update(matches=matches, candidates=len(candidates), decoding=decoded.report())
+    services.audit.record(
+        db, investigator, "forensics.trace", matches[0]["task"] if matches else "",
+        {"candidates": len(candidates), "matched": len(matches)},
+    )
     return found

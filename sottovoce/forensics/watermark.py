@@ -43,9 +43,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import resample_poly
+
+from sottovoce.forensics import patchwork
 
 __all__ = [
     "FALSE_ACCUSATION",
@@ -54,6 +57,7 @@ __all__ = [
     "detection_threshold",
     "embed",
     "trace",
+    "trace_all",
 ]
 
 RATE = 16_000  # all processing happens at 16 kHz; other rates are resampled
@@ -93,13 +97,23 @@ class TraceResult:
     candidate's); ``confidence`` is 1 minus the bound on the probability that any innocent
     candidate scores this high; ``offset_samples`` is the position within the mark's
     repetition period at which the clip starts, in the input's samples (the period is
-    ``PERIOD`` samples at 16 kHz, 256 ms, so trimming is only known modulo that).
+    ``PERIOD`` samples at 16 kHz, 256 ms, so trimming is only known modulo that; 0 when the
+    mark was found by layer two); ``layer`` says which layer found it ("spread" or
+    "patchwork").
     """
 
     mark: Mark
     confidence: float
     score: float
     offset_samples: int
+    layer: str = "spread"
+    log_p: float = 0.0  # log of the bound on P(an innocent candidate scores this high)
+
+    @property
+    def confidence_key(self) -> float:
+        # Ranks matches across layers (their scores are on different scales): smaller
+        # bound, stronger evidence.
+        return -self.log_p
 
 
 def _band_bins(n_fft: int) -> np.ndarray:
@@ -181,16 +195,18 @@ def _window(frame: int) -> np.ndarray:
     return np.sqrt(np.hanning(frame + 1)[:-1])
 
 
-def _stft(x: np.ndarray, frame: int) -> np.ndarray:
+def _stft(x: np.ndarray, frame: int, dtype: type = np.float64) -> np.ndarray:
     hop = frame // 2
-    padded = np.pad(x, (hop, hop + (-len(x)) % hop))
-    return np.fft.rfft(sliding_window_view(padded, frame)[::hop] * _window(frame), axis=1)
+    padded: np.ndarray = np.pad(x.astype(dtype, copy=False), (hop, hop + (-len(x)) % hop))
+    # scipy.fft computes float32 input in single precision: embedding uses that (it is in
+    # the reviewer's hot path; the mark's shape does not need more precision).
+    return scipy.fft.rfft(sliding_window_view(padded, frame)[::hop] * _window(frame).astype(dtype), axis=1)
 
 
 def _istft(spec: np.ndarray, length: int) -> np.ndarray:
     frame = 2 * (spec.shape[1] - 1)
     hop = frame // 2
-    frames = np.fft.irfft(spec, n=frame, axis=1) * _window(frame)
+    frames = scipy.fft.irfft(spec, n=frame, axis=1) * _window(frame).astype(spec.real.dtype)
     # With hop = frame/2, output block i is the first half of frame i plus the second
     # half of frame i-1.
     blocks = np.zeros((len(frames) + 1, hop))
@@ -252,15 +268,28 @@ def _shape(carrier: np.ndarray, host: np.ndarray) -> np.ndarray:
     with the plain carrier, which is all the detector needs; the mark is loud where speech
     hides it and vanishes in silence.
     """
-    carrier_spec = _stft(carrier, _SHAPE_FRAME)
+    # The carrier repeats every PERIOD samples, so its STFT repeats every PERIOD / hop frames:
+    # transform one period (wrapped) and tile it, instead of the whole clip.
+    hop = _SHAPE_FRAME // 2
+    if len(carrier) >= PERIOD + hop:
+        n_frames = -(-len(carrier) // hop) + 1  # as _stft frames it
+        # Frame j holds carrier[(j - 1) * hop : (j + 1) * hop], wrapped periodically.
+        wrapped = np.concatenate([carrier[PERIOD - hop : PERIOD], carrier[: PERIOD + hop]]).astype(np.float32)
+        one = scipy.fft.rfft(
+            sliding_window_view(wrapped, _SHAPE_FRAME)[::hop][: PERIOD // hop] * _window(_SHAPE_FRAME).astype(np.float32),
+            axis=1,
+        )
+        carrier_spec = one[np.arange(n_frames) % (PERIOD // hop)]
+    else:
+        carrier_spec = _stft(carrier, _SHAPE_FRAME, np.float32)
     # Expected carrier power per in-band bin: the carrier is flat noise, so one number does.
     level = np.mean(np.abs(carrier_spec[:, _SHAPE_BINS]) ** 2)
-    allowed = _masking_threshold(np.abs(_stft(host, _SHAPE_FRAME)) ** 2)
+    allowed = _masking_threshold(np.abs(_stft(host, _SHAPE_FRAME, np.float32)) ** 2)
     # Pre-echo guard: a frame's mark spreads over the whole 16 ms frame, so at an onset it
     # would start before the sound that masks it, and backward masking is weak.  A frame's
     # mark may therefore rise at most _MAX_RISE_DB above what the previous frame allowed.
     allowed[1:] = np.minimum(allowed[1:], allowed[:-1] * 10 ** (_MAX_RISE_DB / 10))
-    gain = np.zeros(carrier_spec.shape)
+    gain = np.zeros(carrier_spec.shape, dtype=np.float32)
     gain[:, _SHAPE_BINS] = np.sqrt(allowed[:, _SHAPE_BINS] / level)
     return _istft(carrier_spec * gain, len(host))
 
@@ -277,7 +306,10 @@ def embed(samples: np.ndarray, sample_rate: int, key: bytes, mark: Mark) -> np.n
         return x.astype(np.float32)
     host = _resample(x, sample_rate, RATE)
     carrier = _carrier(_sequence_spectrum(key, mark), len(host), _start_phase(key, x))
-    watermark = _resample(_shape(carrier, host), RATE, sample_rate)
+    # Layer two (patchwork.py): a keyed gain pattern on the host's own spectrum, for what
+    # layer one cannot survive (tempo, speed and pitch changes).
+    patch = patchwork.embed16(host, key, mark.reviewer_id, mark.task_id) - host
+    watermark = _resample(_shape(carrier, host) + patch, RATE, sample_rate)
     watermark = np.pad(watermark, (0, max(0, len(x) - len(watermark))))[: len(x)]
     return np.clip(x + watermark, -1.0, 1.0).astype(np.float32)
 
@@ -367,14 +399,15 @@ def _n_tests(n_candidates: int, n_samples: int) -> float:
 def detection_threshold(
     n_candidates: int, duration_s: float = 3.0, false_accusation: float = FALSE_ACCUSATION
 ) -> float:
-    """Score above which a candidate is named, for a clip of ``duration_s`` seconds.
+    """Score above which layer one (spread spectrum) names a candidate, for a clip of
+    ``duration_s`` seconds (half of ``false_accusation`` is layer two's).
 
     For an innocent candidate, the correlation at any one lag is a sum of independent +-1
     terms (its sequence bits) with a known variance, so by Hoeffding's inequality
     P(|score| >= t) <= 2 exp(-t^2 / 2) whatever the audio is.  A union bound over all
     candidates, lags and drift hypotheses gives the threshold.
     """
-    return _threshold(_n_tests(n_candidates, round(duration_s * RATE)), false_accusation)
+    return _threshold(_n_tests(n_candidates, round(duration_s * RATE)), false_accusation / _LAYERS)
 
 
 def _threshold(n_tests: float, false_accusation: float = FALSE_ACCUSATION) -> float:
@@ -404,39 +437,107 @@ def _best_match(folded: np.ndarray, spectra: np.ndarray) -> tuple[np.ndarray, np
     return best, best_lag, best_row
 
 
+def _score_all(folded: np.ndarray, key: bytes, pool: list[Mark]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best score, lag and row of every candidate in ``pool``."""
+    parts = [
+        _best_match(folded, np.stack([_sequence_spectrum(key, m) for m in pool[start : start + _BATCH]]))
+        for start in range(0, len(pool), _BATCH)
+    ]
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+
+
 def trace(
     samples: np.ndarray, sample_rate: int, key: bytes, candidates: Iterable[Mark]
 ) -> TraceResult | None:
-    """Name the candidate whose mark is in ``samples``, or ``None``.
+    """Name the candidate whose mark is strongest in ``samples``, or ``None``.
 
     ``candidates`` should be every (reviewer, task) pair the clip could have been served to;
     the false-accusation bound accounts for how many there are.  A polarity-inverted copy is
-    found too (scores are two-sided).  Cost grows with candidates x duration: about 0.1 s
-    of CPU per 1,000 candidates per 3 s of audio.
+    found too (scores are two-sided).  ``trace_all`` lists every candidate found (copies
+    averaged or spliced by colluders carry several marks).
+    """
+    found = trace_all(samples, sample_rate, key, candidates)
+    return found[0] if found else None
+
+
+def trace_all(
+    samples: np.ndarray, sample_rate: int, key: bytes, candidates: Iterable[Mark]
+) -> list[TraceResult]:
+    """Every candidate whose mark is in ``samples``, strongest first (empty: nobody).
+
+    Two independent searches run, each at half the false-accusation budget: layer one (the
+    spread-spectrum mark: codecs, noise, loudspeaker, clock drift) and layer two (the
+    patchwork mark, ``patchwork.py``: tempo, speed and pitch changes).  A candidate either
+    finds is listed once, with its better score.  The probability that *any* innocent
+    candidate is listed is at most FALSE_ACCUSATION, whatever else is in the audio (other
+    reviewers' marks included), so copies averaged or spliced by colluders list them all.
+    Cost grows with candidates x duration: about 0.5 s of CPU per 1,000 candidates per 3 s.
     """
     _check_args(sample_rate, key)
     x = _as_mono_float(samples)
     pool = list(dict.fromkeys(candidates))  # de-duplicate, keep order
     if not pool or len(x) == 0:
-        return None
+        return []
     received = _resample(x, sample_rate, RATE)
+    found: dict[Mark, TraceResult] = {}
+    for result in _trace_spread(received, sample_rate, key, pool) + _trace_patchwork(received, key, pool):
+        if result.mark not in found or result.confidence_key > found[result.mark].confidence_key:
+            found[result.mark] = result
+    return sorted(found.values(), key=lambda r: r.confidence_key, reverse=True)
+
+
+_LAYERS = 2  # the false-accusation budget is split evenly between the two layers
+
+
+def _layer_tests(layer: str, n_candidates: int, n_samples: int) -> float:
+    if layer == "spread":
+        return _n_tests(n_candidates, n_samples)
+    return 2.0 * max(n_candidates, 1) * patchwork.n_hypotheses(n_samples)
+
+
+def _confidence(tests: float, score: float) -> float:
+    # 1 - (Bonferroni-adjusted bound on P(an innocent candidate scores this high)).
+    return 1.0 - min(1.0, _LAYERS * tests * math.exp(-(score**2) / 2.0))
+
+
+def _trace_spread(received: np.ndarray, sample_rate: int, key: bytes, pool: list[Mark]) -> list[TraceResult]:
     folded = _folded_spectra(_whiten(received))
-    best_score, best_index, best_lag, best_row = -1.0, 0, 0, 0
+    scores, lags, rows = _score_all(folded, key, pool)
+    tests = _n_tests(len(pool), len(received))
+    threshold = _threshold(tests, FALSE_ACCUSATION / _LAYERS)
+    row_starts = _row_starts(len(received))
+    found = []
+    for index in np.flatnonzero(scores >= threshold):
+        score = float(scores[index])
+        # The slice's first sample sits (-lag) into the mark's period; step back to the clip's.
+        phase = (-int(lags[index]) - int(row_starts[rows[index]])) % PERIOD
+        found.append(TraceResult(
+            mark=pool[index],
+            confidence=_confidence(tests, score),
+            score=score,
+            offset_samples=round(phase * sample_rate / RATE),
+            layer="spread",
+            log_p=math.log(_LAYERS * tests) - score**2 / 2.0,
+        ))
+    return found
+
+
+def _trace_patchwork(received: np.ndarray, key: bytes, pool: list[Mark]) -> list[TraceResult]:
+    resid, norms = patchwork.residuals(received)
+    tests = _layer_tests("patchwork", len(pool), len(received))
+    threshold = _threshold(tests, FALSE_ACCUSATION / _LAYERS)
+    found = []
     for start in range(0, len(pool), _BATCH):
         batch = pool[start : start + _BATCH]
-        scores, lags, rows = _best_match(folded, np.stack([_sequence_spectrum(key, m) for m in batch]))
-        i = int(np.argmax(scores))
-        if scores[i] > best_score:
-            best_score, best_index = float(scores[i]), start + i
-            best_lag, best_row = int(lags[i]), int(rows[i])
-    tests = _n_tests(len(pool), len(received))
-    if best_score < _threshold(tests):
-        return None
-    # The slice's first sample sits (-lag) into the mark's period; step back to the clip's.
-    phase = (-best_lag - int(_row_starts(len(received))[best_row])) % PERIOD
-    return TraceResult(
-        mark=pool[best_index],
-        confidence=1.0 - min(1.0, tests * math.exp(-(best_score**2) / 2.0)),
-        score=best_score,
-        offset_samples=round(phase * sample_rate / RATE),
-    )
+        scores = patchwork.best_scores(resid, norms, patchwork.pattern_spectra(key, [(m.reviewer_id, m.task_id) for m in batch]))
+        for i in np.flatnonzero(scores >= threshold):
+            score = float(scores[i])
+            found.append(TraceResult(
+                mark=batch[i],
+                confidence=_confidence(tests, score),
+                score=score,
+                offset_samples=0,
+                layer="patchwork",
+                log_p=math.log(_LAYERS * tests) - score**2 / 2.0,
+            ))
+    return found
