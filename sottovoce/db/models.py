@@ -422,6 +422,18 @@ class LearningState(Base):
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class Retranscription(Base):
+    """A queued re-transcription of a stored recording (``recordings retranscribe``); the job's
+    subject. ``version_id`` None means the version active when the job runs."""
+
+    __tablename__ = "retranscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ExportRecord(Base):
     """An export of training data for heavier training elsewhere, and what it contained."""
 
