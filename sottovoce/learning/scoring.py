@@ -53,10 +53,14 @@ def align(reference: list[str], hypothesis: list[str]) -> list[Chunk]:
     return [Chunk(a.type, a.ref_start_idx, a.ref_end_idx, a.hyp_start_idx, a.hyp_end_idx) for a in out.alignments[0]]
 
 
+_DIGIT_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+
+
 def _split_digits(words: list[str]) -> list[str]:
-    # The normalizer joins spoken digit strings ("four seven one" -> "471"); a guard clip of
-    # spoken digits is scored one digit per word instead, so one misheard digit is one error.
-    return [piece for w in words for piece in (list(w) if w.isdigit() else [w])]
+    # The normalizer joins spoken digit strings ("four seven one" -> "471") but leaves a lone
+    # "1" as "one"; a guard clip of spoken digits is scored one digit per word instead, the same
+    # on both sides, so one misheard digit is one error.
+    return [piece for w in words for piece in (list(w) if w.isdigit() else [_DIGIT_WORDS.get(w, w)])]
 
 
 def error_counts(reference: str, hypothesis: str, split_digits: bool = False) -> tuple[int, int]:
