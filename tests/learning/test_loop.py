@@ -291,3 +291,37 @@ def test_cli_refuses_cleanly_when_the_eval_split_is_empty(services, settings, en
         assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit), result.output
         assert "Traceback" not in result.output and result.output.startswith("error: refused" if args[1] == "promote" else "error:")
     assert "eval split has no examples" in CliRunner().invoke(app, ["learn", "promote", "v2"], env=env_for(settings)).output
+
+
+def test_versions_show_validation_eval_and_guard_figures_with_intervals(services, settings, env_for):
+    from typer.testing import CliRunner
+
+    from sottovoce.cli import app
+
+    with services.sessions() as db:
+        base = registry.ensure_base(services, db)
+        stored = json.loads(metrics(0.25, [1] * 10 + [0] * 90))
+        stored["eval_interval"] = [0.2, 0.3]
+        stored["guard"]["interval"] = [0.01, 0.04]
+        stored["validation"] = {"wer": 0.18, "interval": [0.12, 0.24], "base_wer": 0.3, "clips": 40, "better": 9, "worse": 2}
+        base.metrics = json.dumps(stored)
+        db.commit()
+    result = CliRunner().invoke(app, ["learn", "versions"], env=env_for(settings))
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[1]
+    assert line.split()[:2] == ["v1", "active"] and "18.0% [12.0–24.0]" in line and "25.0% [20.0–30.0]" in line and "2.0% [1.0–4.0]" in line
+    shown = json.loads(CliRunner().invoke(app, ["learn", "versions", "--json"], env=env_for(settings)).stdout)[0]
+    assert shown["figures"]["guard_interval"] == [0.01, 0.04] and "errors" not in shown["metrics"]["guard"]
+
+
+def test_progress_bar_draws_on_stderr_only(capsys):
+    from sottovoce.cli.progress import progress_bar
+
+    with progress_bar(enabled=True) as progress:
+        progress("decoding held-out clips", 3, 10)
+        progress("scoring settings and rules", 5, None)
+    out, err = capsys.readouterr()
+    assert out == "" and "decoding held-out clips" in err and "3/10" in err
+    with progress_bar(enabled=False) as progress:
+        progress("quiet", 1, 1)
+    assert capsys.readouterr() == ("", "")
