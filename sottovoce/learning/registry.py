@@ -193,6 +193,7 @@ def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]
         learned = params_of(services, version).get("params", {})
         kept = {"selected": {**learned["selected"], "exclude_rules": []}} if "selected" in learned else {}
         set_params(services, version, {"params": kept, "stripped_by_deletion": True})
+        version.metrics = "{}"  # its figures describe what it no longer holds
         if version.status in (ACTIVE, CANDIDATE):
             version.status = NEEDS_RETRAIN
             marked += 1

@@ -325,3 +325,26 @@ def test_progress_bar_draws_on_stderr_only(capsys):
     with progress_bar(enabled=False) as progress:
         progress("quiet", 1, 1)
     assert capsys.readouterr() == ("", "")
+
+
+def test_evaluate_reuses_guard_figures_only_for_the_same_sealed_parameters(services, monkeypatch):
+    import hashlib
+
+    from sottovoce.db.models import DatasetSnapshot
+    from sottovoce.learning import loop
+
+    with services.sessions() as db:
+        snap = DatasetSnapshot(train_count=0, eval_count=0)
+        db.add(snap)
+        base = registry.ensure_base(services, db)
+        stored = json.loads(metrics(None, [0] * 106))
+        stored["guard"]["params"] = hashlib.sha256(base.params.encode()).hexdigest()[:16]
+        base.metrics = json.dumps(stored)
+        db.flush()
+        decoded = []
+        monkeypatch.setattr(loop, "guard_figures", lambda *a, **k: decoded.append(1) or {"set": "fresh"})
+        report = loop.evaluate(services, db, [base], snap)
+        assert decoded == [] and report["versions"]["v1"]["eval_wer"] is None  # nothing decoded
+        registry.set_params(services, base, {})  # resealed: another digest, so measured again
+        loop.evaluate(services, db, [base], snap)
+        assert decoded == [1] and json.loads(base.metrics)["guard"]["set"] == "fresh"

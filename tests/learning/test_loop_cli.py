@@ -38,7 +38,7 @@ def test_dataset_adapt_evaluate_promote(services, settings, env_for, make_accoun
     env = env_for(settings)
 
     def cli(*args):
-        result = subprocess.run([sys.executable, "-m", "sottovoce", *args], env=env, capture_output=True, text=True, timeout=600)
+        result = subprocess.run([sys.executable, "-m", "sottovoce", *args], env=env, capture_output=True, text=True, timeout=1800)  # the machine running the suite is shared and loaded
         return result.returncode, result.stdout, result.stderr
 
     code, out, err = cli("learn", "dataset", "--json")
