@@ -142,7 +142,8 @@ def rollback(services: Services, db: Session, target: ModelVersion | None = None
 
     Gates: the target was active once and is retired, still holds what it learned (not stripped
     by a deletion), runs on the installed base model, and is not worse on the guard set than the
-    version it replaces beyond the bootstrap interval. Returns (replaced, restored)."""
+    version it replaces (or, when that one was stripped by a deletion, than the base model)
+    beyond the bootstrap interval. Returns (replaced, restored)."""
     from sottovoce.learning import gates
 
     current = db.scalar(select(ModelVersion).where(ModelVersion.status.in_((ACTIVE, NEEDS_RETRAIN))).order_by(ModelVersion.activated_at.desc().nullslast()).limit(1))
@@ -165,9 +166,18 @@ def rollback(services: Services, db: Session, target: ModelVersion | None = None
         raise Conflict(f"refused: {target.name} was stripped by a deletion; rebuild it first")
     if target.base_model != _base_model(services):
         raise Conflict(f"refused: {target.name} was learned on another base model ({target.base_model})")
-    gates.check_guard(current, target)
+    # A version stripped by a deletion decodes like the base model, and its figures were cleared:
+    # the target is compared with the base model's figures instead.
+    compared = current if current.status != NEEDS_RETRAIN else _base_version(db)
+    if compared.id != target.id:
+        gates.check_guard(compared, target)
     current.status = RETIRED
     return current, _activate(db, target)
+
+
+def _base_version(db: Session) -> ModelVersion:
+    """The first version: the bundled model with nothing learned (no training snapshot)."""
+    return db.scalar(select(ModelVersion).where(ModelVersion.snapshot_id.is_(None)).order_by(ModelVersion.created_at).limit(1))
 
 
 def _activate(db: Session, version: ModelVersion) -> ModelVersion:
