@@ -53,6 +53,7 @@ ASR_CACHE = Path(__file__).resolve().parent / ".cache" / "asr"
 FULL_CURVE = (50, 100, 200, 400)
 QUICK_CURVE = (50, 100)
 VALIDATION_VOICE = "espeak:en-gb-x-rp+f2"  # one of the four adaptation voices, held out for validation
+HOLDOUT = {"by": "voice"}
 GUARD_TOLERANCE = 0.01  # a candidate may not worsen the guard set by more than this (WER)
 REJECTED = 1.0  # added to a rejected candidate's validation WER, so any allowed one wins
 COST_CLIPS = 20  # adaptation clips timed (uncached) for the decoding cost of the final version
@@ -194,8 +195,9 @@ def adapt_at(
 ) -> Adaptation:
     """One review-loop step: learn from the first n corrected clips, validated on a slice of them."""
     corrected = adapt_clips[:n]
-    # Held out by voice, not by clip: the chosen settings must carry over to a voice they never heard.
-    held_out = [c for c in corrected if c.voice == VALIDATION_VOICE]
+    # Held out by voice, not by clip: the chosen settings must carry over to a voice they never
+    # heard (``--holdout clip``: every 5th clip, the earlier method).
+    held_out = [c for c in corrected if c.voice == VALIDATION_VOICE] if HOLDOUT["by"] == "voice" else corrected[4::5]
     held_ids = {c.id for c in held_out}
     fit = [c for c in corrected if c.id not in held_ids]
     guard_refs = [c.text for c in guard_clips]
@@ -237,7 +239,26 @@ def decoding_cost(recognizer: WhisperRecognizer, clips: list[Clip], final: Adapt
     }
 
 
-def run(quick: bool) -> dict:
+def gate_comparison(decoder: Decoder, groups: dict[str, list[Clip]], final: Adaptation) -> dict:
+    """The final version with each confidence gate on rescoring (same decodes, another pick):
+    WER and clips better/worse than the baseline, per set: what the gate does to over-pull."""
+    if final.alternatives < 2 or final.lm is None or not final.lm_weight:
+        return {}
+    out = {}
+    for gate in adaptation_defaults()["rescore_confidence_choices"]:
+        variant = replace(final, params={}, rescore_max_confidence=gate)
+        scores = score(decoder, groups, variant)
+        out[str(gate)] = {k: scores[k] for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard")} | {"changed": changed_clips(decoder, groups, variant)}
+    return out
+
+
+def adaptation_defaults() -> dict:
+    from sottovoce.learning.adaptation import DEFAULTS
+
+    return DEFAULTS
+
+
+def run(quick: bool, steps: tuple[int, ...] | None = None, ablation: bool = True) -> dict:
     started = time.perf_counter()
     clips = domain_set.build(quick=quick)
     built_s = time.perf_counter() - started
@@ -251,7 +272,7 @@ def run(quick: bool) -> dict:
 
     rows = [{"corrected": 0, **score(decoder, groups, BASELINE), "adaptation": describe(BASELINE)}]
     adaptations = {}
-    for n in QUICK_CURVE if quick else FULL_CURVE:
+    for n in steps or (QUICK_CURVE if quick else FULL_CURVE):
         _progress(f"learning from {n} corrected clips", started)
         adaptation = adapt_at(decoder, adapt_clips, guard_clips, baseline_text, n, guard)
         adaptations[n] = adaptation
@@ -261,11 +282,11 @@ def run(quick: bool) -> dict:
 
     last = adaptations[max(adaptations)]
     # What each part of the final candidate adds (post-processing variants reuse cached decodes).
-    variants = {
+    variants = {} if not ablation else {
         "without_confidence_trimming": replace(last, params={}, min_tail_confidence=None),  # loops still go
         "prompt_only": replace(last, params={}, rewrites=[], min_tail_confidence=None, alternatives=1, lm=None, lm_weight=0.0),
     }
-    if last.alternatives > 1:
+    if ablation and last.alternatives > 1:
         # What the language model adds over the beam's own first choice, and what the beam alone
         # (no prompt, no language model) does to the baseline: decodes that cost extra time.
         variants["without_language_model"] = replace(last, params={}, lm_weight=0.0)
@@ -277,6 +298,7 @@ def run(quick: bool) -> dict:
     return {
         "date": date.today().isoformat(),
         "quick": quick,
+        "holdout": HOLDOUT["by"],
         "recognizer": {"model": recognizer.model_name, "version": recognizer.model_version, "beam": recognizer.beam_size, "cpu_threads": 2},
         "sizes": {name: len(c) for name, c in groups.items()} | {"adapt": len(adapt_clips), "guard": len(guard_clips), "validation_voice_clips": len([c for c in adapt_clips if c.voice == VALIDATION_VOICE])},
         "curve": rows,
@@ -285,7 +307,8 @@ def run(quick: bool) -> dict:
         "top_confusions_before": top_confusions([c.text for c in evals], decoder.texts(evals, BASELINE), n=10),
         "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
         "final_ablation": ablation,
-        "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last),
+        "final_gates": gate_comparison(decoder, groups, last),
+        "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last) if ablation else None,
         "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
         "runtime_s": {
             "total": round(time.perf_counter() - started, 1),
@@ -316,6 +339,9 @@ def print_table(result: dict) -> None:
     print(f"general set change: {result['general_change_points']:+.2f} WER points")
     print(f"final version without parts (eval / general): {json.dumps(result['final_ablation'])}")
     print(f"decoding cost: {result['decoding_cost']}")
+    for gate, row in result.get("final_gates", {}).items():
+        print(f"final version, rescoring gate {gate}: " + ", ".join(f"{k} {100 * row[k]:.1f}%" for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard"))
+              + "; better/worse: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items()))
     print(f"runtime: {result['runtime_s']} (decodes: {result['decodes']})")
 
 
@@ -323,8 +349,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Learning-from-corrections benchmark")
     parser.add_argument("--quick", action="store_true", help="small set, curve at 50 and 100 corrections")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument("--steps", type=int, nargs="+", help="numbers of corrections to learn from (default: the curve)")
+    parser.add_argument("--holdout", choices=("voice", "clip"), default="voice", help="validation slice: one adaptation voice (default) or every 5th clip")
+    parser.add_argument("--no-ablation", action="store_true", help="skip the ablations and the decoding-cost timing")
     args = parser.parse_args()
-    result = run(args.quick)
+    HOLDOUT["by"] = args.holdout
+    result = run(args.quick, tuple(args.steps) if args.steps else None, not args.no_ablation)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
