@@ -62,7 +62,9 @@ def evaluate_command(
     names: Annotated[list[str] | None, typer.Option("--version", help="Evaluate these versions (e.g. a retired one before a rollback); default: active and candidates.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Score versions on the eval split and the packaged guard set (WER with 95% intervals)."""
+    """Score versions on the eval split and the packaged guard set (WER with 95% intervals).
+
+    Default: the active version (also when a deletion stripped it) and the candidates."""
     from sottovoce.cli.progress import progress_bar
     from sottovoce.db.models import ModelVersion
     from sottovoce.learning import loop, registry
@@ -75,7 +77,8 @@ def evaluate_command(
             if current is not None and current not in versions:
                 versions.insert(0, current)  # better/worse counts are against the active version
         else:
-            versions = db.scalars(select(ModelVersion).where(ModelVersion.status.in_((registry.ACTIVE, registry.CANDIDATE))).order_by(ModelVersion.created_at)).all()
+            statuses = (registry.ACTIVE, registry.NEEDS_RETRAIN, registry.CANDIDATE)  # a stripped active version decodes too
+            versions = db.scalars(select(ModelVersion).where(ModelVersion.status.in_(statuses)).order_by(ModelVersion.created_at)).all()
         with progress_bar() as progress:
             report = loop.evaluate(services, db, versions, _latest_snapshot(db), progress)
         db.commit()
