@@ -161,7 +161,8 @@ def evaluate(services: Services, db: Session, versions: list[ModelVersion], snap
         per_clip[version.name] = [e for e, _ in counts]
         report["versions"][version.name] = {"status": version.status, **gates.summary(metrics)}
     # Clip by clip against the active version: how many each other version fixes and breaks.
-    active = next((v for v in versions if v.status in (registry.ACTIVE, registry.NEEDS_RETRAIN)), None)
+    live = [v for v in versions if v.status in (registry.ACTIVE, registry.NEEDS_RETRAIN) and v.activated_at is not None]
+    active = max(live, key=lambda v: v.activated_at) if live else None
     others = [v for v in versions if v is not active]
     if active is not None and others:
         base_guard = json.loads(active.metrics)["guard"]["errors"]
