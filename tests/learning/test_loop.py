@@ -349,3 +349,19 @@ def test_evaluate_reuses_guard_figures_only_for_the_same_sealed_parameters(servi
         registry.set_params(services, base, {})  # resealed: another digest, so measured again
         loop.evaluate(services, db, [base], snap)
         assert decoded == [1] and json.loads(base.metrics)["guard"]["set"] == "fresh"
+
+
+def test_supervisor_page_shows_each_version_s_figures(services, app_client, make_staff):
+    from sottovoce.staff.roles import SUPERVISOR
+    from tests.conftest import sign_in
+
+    with services.sessions() as db:
+        stored = json.loads(metrics(0.25, [1] * 10 + [0] * 90))
+        stored["eval_interval"], stored["guard"]["interval"] = [0.2, 0.3], [0.01, 0.04]
+        registry.ensure_base(services, db).metrics = json.dumps(stored)
+        registry.add_candidate(services, db, {"hotwords": "never shown"}, "snap")
+        db.commit()
+    sign_in(app_client, make_staff(SUPERVISOR))
+    page = app_client.get("/staff/supervise").text
+    assert "<td>v1</td><td>active</td><td>–</td><td>25.0% (20.0–30.0)</td><td>2.0% (1.0–4.0)</td>" in page
+    assert "<td>v2</td><td>candidate</td>" in page and "never shown" not in page
