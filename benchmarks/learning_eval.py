@@ -4,12 +4,16 @@
    and other sentences (plus 31 real recordings), and a general non-domain set.
 2. Decode everything with the baseline recognizer (Whisper tiny.en, int8, 2 threads).
 3. Reviewers "correct" the first N adaptation clips (their reference transcripts), N = 50, 100,
-   200, 400. Every 5th corrected clip is held out as the validation slice that chooses the prompt
+   200, 400. The clips of one of the four adaptation voices are held out (by voice, not by clip)
+   as the validation slice that chooses the prompt
    size, the number of alternatives, the language model weight, the tail threshold and the rules
    (``learn(..., validate=...)``); a candidate that makes
    the training-side guard set (non-domain speech) worse by more than 1 WER point is rejected.
    Then the chosen settings are refitted on all N corrections.
-4. Score each candidate on the evaluation and general sets, WER after Whisper normalization.
+4. Score each candidate on the evaluation and general sets and on the product's packaged guard
+   set (learning/guard, real speech, digits scored one per word), WER after Whisper
+   normalization, and count per clip how many the candidate gets better and worse than the
+   baseline (over-pull shows as clips made worse).
 5. For the last candidate: what each part adds (ablations) and its decoding time per clip against
    the baseline's.
 
@@ -38,16 +42,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import domain_set  # noqa: E402
 from domain_set import GUARD_SCENARIOS, SLURP, Clip  # noqa: E402
 
-from sottovoce.asr.scoring import top_confusions, wer  # noqa: E402
+from sottovoce.asr.scoring import better_worse, error_counts, top_confusions, wer  # noqa: E402
 from sottovoce.asr.whisper import WhisperRecognizer  # noqa: E402
 from sottovoce.core.settings import Settings  # noqa: E402
+from sottovoce.learning import guard  # noqa: E402
 from sottovoce.learning.adaptation import Adaptation, describe, learn  # noqa: E402
 from sottovoce.learning.registry import decode_alternatives, recognize  # noqa: E402
 
 ASR_CACHE = Path(__file__).resolve().parent / ".cache" / "asr"
 FULL_CURVE = (50, 100, 200, 400)
 QUICK_CURVE = (50, 100)
-VALIDATION_EVERY = 5  # every 5th corrected clip is held out for validation
+VALIDATION_VOICE = "espeak:en-gb-x-rp+f2"  # one of the four adaptation voices, held out for validation
+HOLDOUT = {"by": "voice"}
 GUARD_TOLERANCE = 0.01  # a candidate may not worsen the guard set by more than this (WER)
 REJECTED = 1.0  # added to a rejected candidate's validation WER, so any allowed one wins
 COST_CLIPS = 20  # adaptation clips timed (uncached) for the decoding cost of the final version
@@ -138,10 +144,20 @@ def guard_text() -> list[str]:
 BASELINE = Adaptation(hotwords=None, initial_prompt=None, rewrites=[], params={"name": "baseline"})
 
 
+def product_guard_clips() -> list[Clip]:
+    """The general guard set shipped with the package (learning/guard): real speech; reported
+    here, never used to choose anything, as ``promote`` uses it as a gate."""
+    return [Clip("pkg-" + name, str(guard.HERE / "clips" / name), text, "product_guard", "real", "guard", "guard") for name, text in guard.references().items()]
+
+
+SPLIT_DIGITS = {"product_guard"}  # scored one digit per word, as the product scores it
+
+
 def subsets(clips: list[Clip]) -> dict[str, list[Clip]]:
     evals = [c for c in clips if c.split == "eval"]
     general = [c for c in clips if c.split == "general"]
     return {
+        "product_guard": product_guard_clips(),
         "eval": evals,
         "eval_synth": [c for c in evals if c.source == "synth"],
         "eval_real": [c for c in evals if c.source == "real"],
@@ -154,10 +170,24 @@ def subsets(clips: list[Clip]) -> dict[str, list[Clip]]:
     }
 
 
-def score(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: Adaptation) -> dict[str, float]:
-    # Decode the two top-level sets once; the subsets reuse the cached texts.
-    decoder.candidates(groups["eval"] + groups["general"], adaptation)
-    return {name: wer([c.text for c in clips], decoder.texts(clips, adaptation)) for name, clips in groups.items() if clips}
+def score(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: Adaptation, with_guard: bool = True) -> dict[str, float]:
+    # Decode the top-level sets once; the subsets reuse the cached texts.
+    groups = groups if with_guard else {k: v for k, v in groups.items() if k != "product_guard"}
+    decoder.candidates(groups["eval"] + groups["general"] + groups.get("product_guard", []), adaptation)
+    return {name: wer([c.text for c in clips], decoder.texts(clips, adaptation), name in SPLIT_DIGITS) for name, clips in groups.items() if clips}
+
+
+def changed_clips(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: Adaptation) -> dict[str, dict]:
+    """Per clip against the baseline: how many clips the adaptation gets better (fewer word
+    errors) and worse, per set: the over-pull a WER average hides."""
+    out = {}
+    for name in ("eval", "eval_real", "eval_snr10", "general", "product_guard"):
+        clips = groups[name]
+        split = name in SPLIT_DIGITS
+        before = [error_counts(c.text, t, split)[0] for c, t in zip(clips, decoder.texts(clips, BASELINE))]
+        after = [error_counts(c.text, t, split)[0] for c, t in zip(clips, decoder.texts(clips, adaptation))]
+        out[name] = better_worse(before, after)
+    return out
 
 
 def adapt_at(
@@ -165,7 +195,9 @@ def adapt_at(
 ) -> Adaptation:
     """One review-loop step: learn from the first n corrected clips, validated on a slice of them."""
     corrected = adapt_clips[:n]
-    held_out = corrected[VALIDATION_EVERY - 1 :: VALIDATION_EVERY]
+    # Held out by voice, not by clip: the chosen settings must carry over to a voice they never
+    # heard (``--holdout clip``: every 5th clip, the earlier method).
+    held_out = [c for c in corrected if c.voice == VALIDATION_VOICE] if HOLDOUT["by"] == "voice" else corrected[4::5]
     held_ids = {c.id for c in held_out}
     fit = [c for c in corrected if c.id not in held_ids]
     guard_refs = [c.text for c in guard_clips]
@@ -207,7 +239,26 @@ def decoding_cost(recognizer: WhisperRecognizer, clips: list[Clip], final: Adapt
     }
 
 
-def run(quick: bool) -> dict:
+def gate_comparison(decoder: Decoder, groups: dict[str, list[Clip]], final: Adaptation) -> dict:
+    """The final version with each confidence gate on rescoring (same decodes, another pick):
+    WER and clips better/worse than the baseline, per set: what the gate does to over-pull."""
+    if final.alternatives < 2 or final.lm is None or not final.lm_weight:
+        return {}
+    out = {}
+    for gate in adaptation_defaults()["rescore_confidence_choices"]:
+        variant = replace(final, params={}, rescore_max_confidence=gate)
+        scores = score(decoder, groups, variant)
+        out[str(gate)] = {k: scores[k] for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard")} | {"changed": changed_clips(decoder, groups, variant)}
+    return out
+
+
+def adaptation_defaults() -> dict:
+    from sottovoce.learning.adaptation import DEFAULTS
+
+    return DEFAULTS
+
+
+def run(quick: bool, steps: tuple[int, ...] | None = None, ablation: bool = True) -> dict:
     started = time.perf_counter()
     clips = domain_set.build(quick=quick)
     built_s = time.perf_counter() - started
@@ -221,41 +272,43 @@ def run(quick: bool) -> dict:
 
     rows = [{"corrected": 0, **score(decoder, groups, BASELINE), "adaptation": describe(BASELINE)}]
     adaptations = {}
-    for n in QUICK_CURVE if quick else FULL_CURVE:
+    for n in steps or (QUICK_CURVE if quick else FULL_CURVE):
         _progress(f"learning from {n} corrected clips", started)
         adaptation = adapt_at(decoder, adapt_clips, guard_clips, baseline_text, n, guard)
         adaptations[n] = adaptation
-        row = {"corrected": n, **score(decoder, groups, adaptation), "adaptation": describe(adaptation)}
+        row = {"corrected": n, **score(decoder, groups, adaptation), "changed": changed_clips(decoder, groups, adaptation), "adaptation": describe(adaptation)}
         row["adaptation"]["validation"] = adaptation.params.get("validation", {})
         rows.append(row)
 
     last = adaptations[max(adaptations)]
     # What each part of the final candidate adds (post-processing variants reuse cached decodes).
-    variants = {
+    variants = {} if not ablation else {
         "without_confidence_trimming": replace(last, params={}, min_tail_confidence=None),  # loops still go
         "prompt_only": replace(last, params={}, rewrites=[], min_tail_confidence=None, alternatives=1, lm=None, lm_weight=0.0),
     }
-    if last.alternatives > 1:
+    if ablation and last.alternatives > 1:
         # What the language model adds over the beam's own first choice, and what the beam alone
         # (no prompt, no language model) does to the baseline: decodes that cost extra time.
         variants["without_language_model"] = replace(last, params={}, lm_weight=0.0)
         variants["greedy_same_prompt"] = replace(last, params={}, alternatives=1, lm=None, lm_weight=0.0)
         variants["baseline_beam_top1"] = replace(BASELINE, alternatives=last.alternatives)
-    ablation = {name: {k: v for k, v in score(decoder, groups, a).items() if k in ("eval", "general")} for name, a in variants.items()}
+    ablation = {name: {k: v for k, v in score(decoder, groups, a, with_guard=False).items() if k in ("eval", "general")} for name, a in variants.items()}
     evals = groups["eval"]
     before, after = rows[0], rows[-1]
     return {
         "date": date.today().isoformat(),
         "quick": quick,
+        "holdout": HOLDOUT["by"],
         "recognizer": {"model": recognizer.model_name, "version": recognizer.model_version, "beam": recognizer.beam_size, "cpu_threads": 2},
-        "sizes": {name: len(c) for name, c in groups.items()} | {"adapt": len(adapt_clips), "guard": len(guard_clips)},
+        "sizes": {name: len(c) for name, c in groups.items()} | {"adapt": len(adapt_clips), "guard": len(guard_clips), "validation_voice_clips": len([c for c in adapt_clips if c.voice == VALIDATION_VOICE])},
         "curve": rows,
         "relative_reduction_eval": (before["eval"] - after["eval"]) / before["eval"] if before["eval"] else 0.0,
         "general_change_points": 100 * (after["general"] - before["general"]),
         "top_confusions_before": top_confusions([c.text for c in evals], decoder.texts(evals, BASELINE), n=10),
         "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
         "final_ablation": ablation,
-        "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last),
+        "final_gates": gate_comparison(decoder, groups, last),
+        "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last) if ablation else None,
         "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
         "runtime_s": {
             "total": round(time.perf_counter() - started, 1),
@@ -273,17 +326,22 @@ def _progress(what: str, started: float) -> None:
 
 
 def print_table(result: dict) -> None:
-    cols = ("eval", "eval_synth", "eval_real", "eval_clean", "eval_snr20", "eval_snr10", "general", "general_synth", "general_digits")
+    cols = ("eval", "eval_synth", "eval_real", "eval_clean", "eval_snr20", "eval_snr10", "general", "general_synth", "general_digits", "product_guard")
     print(f"sizes: {result['sizes']}")
     print("corrected | " + " | ".join(f"{c:>14s}" for c in cols) + " | prompt words | alternatives/LM weight | rules")
     for row in result["curve"]:
         a = row["adaptation"]
         cells = " | ".join(f"{100 * row[c]:13.1f}%" if c in row else f"{'-':>14s}" for c in cols)
         print(f"{row['corrected']:9d} | {cells} | {a['hotwords_words']:12d} | {a['alternatives']:>15d} / {a['lm_weight']:<4} | {a['rewrites']:5d}")
+    print("clips better / worse than the baseline: " + "; ".join(
+        f"{row['corrected']}: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items()) for row in result["curve"] if "changed" in row))
     print(f"relative WER reduction on eval after {result['curve'][-1]['corrected']} corrections: {100 * result['relative_reduction_eval']:.1f}%")
     print(f"general set change: {result['general_change_points']:+.2f} WER points")
     print(f"final version without parts (eval / general): {json.dumps(result['final_ablation'])}")
     print(f"decoding cost: {result['decoding_cost']}")
+    for gate, row in result.get("final_gates", {}).items():
+        print(f"final version, rescoring gate {gate}: " + ", ".join(f"{k} {100 * row[k]:.1f}%" for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard"))
+              + "; better/worse: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items()))
     print(f"runtime: {result['runtime_s']} (decodes: {result['decodes']})")
 
 
@@ -291,8 +349,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Learning-from-corrections benchmark")
     parser.add_argument("--quick", action="store_true", help="small set, curve at 50 and 100 corrections")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument("--steps", type=int, nargs="+", help="numbers of corrections to learn from (default: the curve)")
+    parser.add_argument("--holdout", choices=("voice", "clip"), default="voice", help="validation slice: one adaptation voice (default) or every 5th clip")
+    parser.add_argument("--no-ablation", action="store_true", help="skip the ablations and the decoding-cost timing")
     args = parser.parse_args()
-    result = run(args.quick)
+    HOLDOUT["by"] = args.holdout
+    result = run(args.quick, tuple(args.steps) if args.steps else None, not args.no_ablation)
     if args.json:
         print(json.dumps(result, indent=1))
     else:

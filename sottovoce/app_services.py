@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 JOB_HANDLERS: dict[str, JobHandler] = {
     JobKind.TRANSCRIBE: transcribe.transcribe_recording,
     JobKind.RENDER: review_jobs.render_queued_task,
+    JobKind.RETRANSCRIBE: transcribe.retranscribe_recording,
 }
 DELETION_PARTS: tuple[DeletionPart, ...] = (*CORE_PARTS, *LEARNING_PARTS)
 

@@ -7,6 +7,7 @@ device at ingest. It is serialized to JSON only to be sealed (crypto.py) before 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 
@@ -40,3 +41,25 @@ class Transcript:
 
     def content_json(self) -> bytes:
         return json.dumps({"text": self.text, "words": [asdict(w) for w in self.words]}, separators=(",", ":")).encode()
+
+
+def assemble(pieces: Iterable[tuple[str, float, float, float]]) -> list[Word]:
+    """Words from a recognizer's word pieces ``(text as decoded, start, end, probability)``.
+
+    Whisper's word splitting starts a new piece at a leading space and at punctuation, so
+    "9 p.m." arrives as " 9", " p", ".m." and a hyphenated word as " 6", "-irby". A piece that does
+    not start with whitespace continues the previous word: it is joined to it without a space,
+    the word spanning both pieces with the lower confidence (a doubtful piece keeps the word
+    doubtful for the reviewer). Blank pieces are dropped.
+    """
+    words: list[Word] = []
+    for text, start, end, probability in pieces:
+        if not text.strip():
+            continue
+        start, end, probability = round(float(start), 3), round(float(end), 3), round(float(probability), 4)
+        if words and not text[0].isspace():
+            last = words[-1]
+            words[-1] = Word(last.word + text.strip(), last.start, max(last.end, end), min(last.confidence, probability))
+        else:
+            words.append(Word(text.strip(), start, end, probability))
+    return words

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import jiwer
+import numpy as np
 from whisper_normalizer.english import EnglishTextNormalizer
 
 
@@ -53,9 +54,21 @@ def align(reference: list[str], hypothesis: list[str]) -> list[Chunk]:
     return [Chunk(a.type, a.ref_start_idx, a.ref_end_idx, a.hyp_start_idx, a.hyp_end_idx) for a in out.alignments[0]]
 
 
-def error_counts(reference: str, hypothesis: str) -> tuple[int, int]:
+_DIGIT_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine".split())}
+
+
+def _split_digits(words: list[str]) -> list[str]:
+    # The normalizer joins spoken digit strings ("four seven one" -> "471") but leaves a lone
+    # "1" as "one"; a guard clip of spoken digits is scored one digit per word instead, the same
+    # on both sides, so one misheard digit is one error.
+    return [piece for w in words for piece in (list(w) if w.isdigit() else [_DIGIT_WORDS.get(w, w)])]
+
+
+def error_counts(reference: str, hypothesis: str, split_digits: bool = False) -> tuple[int, int]:
     """(word errors, reference words) for one utterance after normalization."""
     ref, hyp = normalize(reference).split(), normalize(hypothesis).split()
+    if split_digits:
+        ref, hyp = _split_digits(ref), _split_digits(hyp)
     errors = 0
     for chunk in align(ref, hyp):
         if chunk.type != "equal":
@@ -63,7 +76,7 @@ def error_counts(reference: str, hypothesis: str) -> tuple[int, int]:
     return errors, len(ref)
 
 
-def wer(references: list[str], hypotheses: list[str]) -> float:
+def wer(references: list[str], hypotheses: list[str], split_digits: bool = False) -> float:
     """Corpus WER: all word errors over all reference words, both sides normalized.
 
     A reference that normalizes to nothing still counts the hypothesis' words as insertions.
@@ -72,12 +85,37 @@ def wer(references: list[str], hypotheses: list[str]) -> float:
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
     errors = words = 0
     for ref, hyp in zip(references, hypotheses):
-        e, n = error_counts(ref, hyp)
+        e, n = error_counts(ref, hyp, split_digits)
         errors += e
         words += n
     if words == 0:
         return 0.0 if errors == 0 else float("inf")
     return errors / words
+
+
+def bootstrap_interval(errors: list[int], words: list[int], rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of corpus WER, resampling utterances (percentile bootstrap, fixed seed)."""
+    e, n = np.asarray(errors, dtype=float), np.asarray(words, dtype=float)
+    if len(e) == 0:
+        raise ValueError("no utterances to resample")
+    picks = np.random.default_rng(seed).integers(0, len(e), size=(rounds, len(e)))
+    rates = e[picks].sum(axis=1) / np.maximum(1.0, n[picks].sum(axis=1))
+    return float(np.percentile(rates, 2.5)), float(np.percentile(rates, 97.5))
+
+
+def paired_difference_interval(errors_a: list[int], errors_b: list[int], words: list[int], rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% interval of WER(b) - WER(a) on the same utterances, resampled together (paired)."""
+    a, b, n = (np.asarray(x, dtype=float) for x in (errors_a, errors_b, words))
+    if not (len(a) == len(b) == len(n)) or len(a) == 0:
+        raise ValueError("paired errors need the same, non-empty utterances")
+    picks = np.random.default_rng(seed).integers(0, len(a), size=(rounds, len(a)))
+    diffs = (b[picks].sum(axis=1) - a[picks].sum(axis=1)) / np.maximum(1.0, n[picks].sum(axis=1))
+    return float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
+
+
+def better_worse(errors_a: list[int], errors_b: list[int]) -> dict:
+    """How many utterances b gets right-er / wrong-er than a (fewer / more word errors)."""
+    return {"better": sum(y < x for x, y in zip(errors_a, errors_b)), "worse": sum(y > x for x, y in zip(errors_a, errors_b))}
 
 
 def _confusion_pairs(reference: str, hypothesis: str) -> Iterable[tuple[str, str, str]]:

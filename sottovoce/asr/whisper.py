@@ -17,7 +17,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens, merge_punctuations
 from faster_whisper.vad import SpeechTimestampsMap, VadOptions, collect_chunks, get_speech_timestamps
 
-from sottovoce.asr.hypothesis import Transcript, Word
+from sottovoce.asr.hypothesis import Transcript, assemble
 
 ENGINE = "faster-whisper"
 # faster-whisper's own defaults for transcribe(), so alternatives() words look like transcribe()'s.
@@ -61,12 +61,8 @@ class WhisperRecognizer:
             # processes (and cost 10-33% more CPU); greedy decoding is reproducible.
             temperature=0.0,
         )
-        words = [
-            Word(word=w.word.strip(), start=round(float(w.start), 3), end=round(float(w.end), 3), confidence=round(float(w.probability), 4))
-            for segment in segments
-            for w in (segment.words or [])
-            if w.word.strip()
-        ]
+        # Pieces are joined within a segment only: a new segment always starts a new word.
+        words = [word for segment in segments for word in assemble((w.word, w.start, w.end, w.probability) for w in (segment.words or []))]
         return Transcript(words=words, engine=ENGINE, model=self.model_name, model_version=self.model_version)
 
     def alternatives(self, samples: np.ndarray, n: int, hotwords: str | None = None, initial_prompt: str | None = None) -> list[tuple[Transcript, float]]:
@@ -107,11 +103,10 @@ class WhisperRecognizer:
             seen.add(tuple(text_tokens))
             alignment = model.find_alignment(tokenizer, [text_tokens], encoded, frames)[0] if text_tokens else []
             merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
-            words = [
-                Word(a["word"].strip(), times.get_original_time(float(a["start"])), times.get_original_time(float(a["end"]), is_end=True), round(float(a["probability"]), 4))
+            words = assemble(
+                (a["word"], times.get_original_time(float(a["start"])), times.get_original_time(float(a["end"]), is_end=True), a["probability"])
                 for a in alignment
-                if a["word"].strip()
-            ]
+            )
             # CTranslate2 divides the summed log-probability by the length (length_penalty=1).
             out.append((Transcript(words=words, engine=ENGINE, model=self.model_name, model_version=self.model_version), float(score) * len(sequence)))
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -47,3 +48,44 @@ def delete(recording_id: Annotated[str, typer.Argument(help="Recording id.")], a
 def _receipt_line(receipt: dict) -> str:
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(receipt["counts"].items()) if n)
     return f"receipt {receipt['id']}: {counts or 'nothing'}"
+
+
+@app.command("retranscribe")
+def retranscribe(
+    since: Annotated[datetime | None, typer.Option("--since", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="Only recordings captured on or after this date (UTC).")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account's recordings.")] = None,
+    version: Annotated[str | None, typer.Option("--version", help="A model version (name or id); default: the active one when each job runs. Another version needs the account's training consent.")] = None,
+    run: Annotated[bool, typer.Option("--run/--queue-only", help="Run the jobs here with a progress bar, or leave them to the server's worker.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Transcribe stored recordings again, as background jobs (consent checked when queued and when run)."""
+
+    from sottovoce.cli.progress import progress_bar
+    from sottovoce.db.models import Job
+    from sottovoce.jobs.transcribe import RETRANSCRIBE, queue_retranscriptions
+    from sottovoce.jobs.worker import drain
+    from sottovoce.learning import registry
+
+    with domain_errors(), open_services() as services:
+        with services.sessions() as db:
+            chosen = registry.get(db, version) if version else None
+            report = queue_retranscriptions(services, db, since.replace(tzinfo=UTC) if since else None, account, chosen)
+            services.audit.append(db, OPERATOR, "recordings.retranscribe", account or "", {k: report[k] for k in ("queued", "skipped_without_training_consent", "version")} | {"since": since.isoformat() if since else None})
+            db.commit()
+        if run and report["jobs"]:
+            done = [0]
+            with progress_bar() as progress:
+                progress("re-transcribing recordings", 0, report["queued"])
+
+                def tick(_job: object) -> None:
+                    done[0] += 1
+                    progress("re-transcribing recordings", done[0], report["queued"])
+
+                drain(services, [RETRANSCRIBE], on_done=tick)
+            with services.sessions() as db:
+                statuses = [db.get_one(Job, job_id).status for job_id in report["jobs"]]
+            report["done"], report["failed"] = statuses.count("done"), statuses.count("failed")
+    report.pop("jobs")
+    emit(report, as_json, lambda r: f"{r['queued']} recordings queued for re-transcription with {r['version']} version"
+         + (f" ({r['skipped_without_training_consent']} skipped: no training consent)" if r["skipped_without_training_consent"] else "")
+         + (f"; {r['done']} done, {r['failed']} failed" if "done" in r else ""))

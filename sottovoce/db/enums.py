@@ -9,6 +9,7 @@ from enum import StrEnum
 class JobKind(StrEnum):
     TRANSCRIBE = "transcribe"
     RENDER = "render_task"
+    RETRANSCRIBE = "retranscribe"
 
 
 class JobStatus(StrEnum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sottovoce.db.types import UTCDateTime, new_id, utcnow
@@ -420,6 +420,29 @@ class ModelVersion(Base):
     metrics: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LearningState(Base):
+    """One row: a counter bumped in the same transaction as anything that changes which version
+    decodes or what it holds (promotion, rollback, deletion strip, rebuild); every process compares
+    it with the generation it cached before each transcription (learning/registry.py)."""
+
+    __tablename__ = "learning_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Retranscription(Base):
+    """A queued re-transcription of a stored recording (``recordings retranscribe``); the job's
+    subject. ``version_id`` None means the version active when the job runs."""
+
+    __tablename__ = "retranscriptions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ExportRecord(Base):

@@ -56,7 +56,7 @@ FUNCTION_WORDS = frozenset(
     up down out off over into about please oh okay ok yeah hey um uh""".split()
 )
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "prompt_sentences": 8,  # corrected sentences in the hotwords prompt (0 = no biasing)
     "prompt_choices": (0, 4, 8, 16, 32),  # sizes tried when a validate callback is given
     "min_tail_confidence": None,  # drop trailing sentences below this mean confidence (None = off)
@@ -65,6 +65,11 @@ DEFAULTS = {
     "alternatives_choices": (1, 5),  # tried when a validate callback is given
     "lm_weight": 0.0,  # weight of the corrections' trigram log-probability when picking an alternative
     "lm_weight_choices": (0.0, 0.1, 0.2, 0.3, 0.5),  # tried for alternatives > 1
+    # The language model may replace only words the recognizer was unsure of: an alternative is
+    # eligible only if every word of the beam's first choice it changes has a confidence below
+    # this (None: no gate). Stops a confidently heard name being pulled to a trained one.
+    "rescore_max_confidence": None,
+    "rescore_confidence_choices": (None, 0.5, 0.8),  # tried for alternatives > 1 with an LM weight
     "min_word_errors": 2,  # a word must have been fixed this often to count as learned vocabulary
     "min_support": 2,  # distinct utterances a rule must fix
     "min_precision": 0.75,  # fixed / fired on the training pairs
@@ -88,6 +93,7 @@ class Adaptation:
     alternatives: int = 1
     lm_weight: float = 0.0
     lm: TrigramModel | None = None
+    rescore_max_confidence: float | None = None
 
     def to_json(self) -> dict:
         return {
@@ -99,6 +105,7 @@ class Adaptation:
             "alternatives": self.alternatives,
             "lm_weight": self.lm_weight,
             "lm": self.lm.to_json() if self.lm is not None else None,
+            "rescore_max_confidence": self.rescore_max_confidence,
         }
 
     @classmethod
@@ -112,6 +119,7 @@ class Adaptation:
             alternatives=int(d.get("alternatives") or 1),
             lm_weight=float(d.get("lm_weight") or 0.0),
             lm=TrigramModel.from_json(d["lm"]) if d.get("lm") else None,
+            rescore_max_confidence=d.get("rescore_max_confidence"),
         )
 
     def postprocess(self, words: Sequence) -> str:
@@ -140,6 +148,8 @@ class Adaptation:
         # The recognizer only decodes what its VAD kept as speech, and a sentence model gives
         # saying nothing a high probability: an empty alternative is kept only if all are empty.
         spoken = [i for i, text in enumerate(texts) if text.strip()] or [0]
+        if self.rescore_max_confidence is not None:
+            spoken = [i for i in spoken if i == 0 or _changes_only_unsure(candidates[0][0], candidates[i][0], self.rescore_max_confidence)] or [0]
         return max(spoken, key=lambda i: candidates[i][1] + self.lm_weight * lm.logprob(texts[i]))
 
     def text(self, candidates: Sequence[tuple[Sequence, float]]) -> str:
@@ -179,6 +189,18 @@ class Adaptation:
         for src, dst in self.rewrites:
             text = _rule_pattern(src).sub(_replacement(dst), text)
         return " ".join(text.split())
+
+
+def _changes_only_unsure(first: Sequence, other: Sequence, threshold: float) -> bool:
+    """Whether ``other`` differs from ``first`` (the beam's best) only in words of ``first`` whose
+    confidence is below ``threshold``; words ``other`` inserts change nothing ``first`` heard."""
+    keyed = [(re.sub(r"[^\w']", "", w.word.lower()), w.confidence) for w in first]
+    keyed = [(k, c) for k, c in keyed if k]
+    theirs = [k for k in (re.sub(r"[^\w']", "", w.word.lower()) for w in other) if k]
+    for chunk in align([k for k, _ in keyed], theirs):
+        if chunk.type in ("substitute", "delete") and any(c >= threshold for _, c in keyed[chunk.ref_start : chunk.ref_end]):
+            return False
+    return True
 
 
 def _sentences(words: list) -> list[list]:
@@ -442,8 +464,8 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
             **{
                 k: opts[k]
                 for k in (
-                    "prompt_sentences", "min_tail_confidence", "alternatives", "lm_weight", "min_word_errors", "min_support",
-                    "min_precision", "max_rule_words", "rewrites",
+                    "prompt_sentences", "min_tail_confidence", "alternatives", "lm_weight", "rescore_max_confidence",
+                    "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites",
                 )
             },
             "exclude_rules": [list(r) for r in opts["exclude_rules"]],
@@ -464,6 +486,7 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
         alternatives=opts["alternatives"],
         lm_weight=opts["lm_weight"] if lm is not None else 0.0,
         lm=lm,
+        rescore_max_confidence=opts["rescore_max_confidence"] if lm is not None else None,
     )
 
 
@@ -497,25 +520,30 @@ def learn(
     if validate is None:
         return _build(pairs, settings, general_text)
 
-    scores: dict[tuple[int, int, float, float | None], float] = {}
+    scores: dict[tuple[int, int, float, float | None, float | None], float] = {}
     for n in settings["prompt_choices"]:
         for k in settings["alternatives_choices"]:
             candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
             for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
-                for tail in settings["tail_choices"]:
-                    # Same decoding key for every weight and threshold: the callback re-decodes nothing.
-                    candidate.lm_weight, candidate.min_tail_confidence = weight, tail
-                    scores[(n, k, weight, tail)] = validate(candidate)
+                for gate in settings["rescore_confidence_choices"] if k > 1 and weight else (None,):
+                    for tail in settings["tail_choices"]:
+                        # Same decoding key for every weight, gate and threshold: the callback re-decodes nothing.
+                        candidate.lm_weight, candidate.rescore_max_confidence, candidate.min_tail_confidence = weight, gate, tail
+                        scores[(n, k, weight, gate, tail)] = validate(candidate)
     # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech), fewer
-    # alternatives, the lighter language model and then the gentler trimming.
-    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], key[3] or 0.0))
-    best_n, best_k, best_weight, best_tail = best
+    # alternatives, the lighter language model, the stricter gate (it changes fewer clips) and
+    # then the gentler trimming.
+    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], 2.0 if key[3] is None else key[3], key[4] or 0.0))
+    best_n, best_k, best_weight, best_gate, best_tail = best
     adaptation = _build(
         pairs,
-        {**settings, "prompt_sentences": best_n, "alternatives": best_k, "lm_weight": best_weight, "min_tail_confidence": best_tail},
+        {
+            **settings, "prompt_sentences": best_n, "alternatives": best_k, "lm_weight": best_weight,
+            "rescore_max_confidence": best_gate, "min_tail_confidence": best_tail,
+        },
         general_text,
     )
-    validation: dict[str, Any] = {"prompt_wer": {f"{n}/{k}/{w}/{tail}": round(s, 5) for (n, k, w, tail), s in scores.items()}}
+    validation: dict[str, Any] = {"prompt_wer": {f"{n}/{k}/{w}/{g}/{tail}": round(s, 5) for (n, k, w, g, tail), s in scores.items()}}
     if adaptation.rewrites:
         learned = list(adaptation.rewrites)
         adaptation.rewrites, validation["rules"] = _validate_rules(adaptation, validate)
@@ -561,6 +589,7 @@ def describe(adaptation: Adaptation) -> dict:
         "min_tail_confidence": adaptation.min_tail_confidence,
         "alternatives": adaptation.alternatives,
         "lm_weight": adaptation.lm_weight,
+        "rescore_max_confidence": adaptation.rescore_max_confidence,
         "lm_trigrams": len(adaptation.lm) if adaptation.lm is not None else 0,
         "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
         "rewrites": len(adaptation.rewrites),

@@ -63,3 +63,25 @@ def svg_points(points: list[Point], width: int = 640, height: int = 200) -> list
         y = height - 30 - (p.wer / top) * (height - 50)
         out.append({"x": round(x, 1), "y": round(y, 1), "label": f"{p.version} {p.week}: {p.wer:.1%} ({p.clips})", "version": p.version})
     return out
+
+
+def version_figures(db: Session) -> list[dict]:
+    """Per model version, what ``learn versions`` shows: status and the validation, eval and
+    guard WER with their 95% intervals (stored aggregates only; the sealed parameters are not
+    opened)."""
+    import json
+
+    from sottovoce.learning.gates import summary
+
+    rows = []
+    for version in db.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
+        f = summary(json.loads(version.metrics or "{}"))
+        rows.append({"name": version.name, "status": version.status, **{k: _cell(f.get(f"{k}_wer"), f.get(f"{k}_interval")) for k in ("validation", "eval", "guard")}})
+    return rows
+
+
+def _cell(wer: float | None, interval: list | None) -> str:
+    if wer is None:
+        return "–"
+    return f"{100 * wer:.1f}%" + (f" ({100 * interval[0]:.1f}–{100 * interval[1]:.1f})" if interval else "")
+

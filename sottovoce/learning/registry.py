@@ -11,6 +11,13 @@ counts, rewrite phrases), so its
 parameters are sealed at rest (AES-256-GCM under a key derived from the master key, bound to the
 version id) and read only through :func:`params_of`. A deletion that touches a version's training
 data strips that text at once (:func:`mark_needs_retrain`); ``learn rebuild`` refits it later.
+
+Versions are shared state across processes (web server, workers, CLI): whatever changes which
+version decodes or what it holds (promotion, rollback, a deletion strip, a rebuild) bumps the
+``learning_state.generation`` counter in the same transaction, and :func:`active_params` compares
+it with the generation its per-process cache was filled at before every transcription job (one
+primary-key SELECT). So a promotion or strip committed by any process is used by every other
+process from its next job on.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ import base64
 import binascii
 import json
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.hypothesis import Transcript, Word
@@ -29,7 +37,8 @@ from sottovoce.core.crypto import open_sealed, seal
 from sottovoce.core.errors import Conflict, IntegrityFailure, NotFound
 from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
-from sottovoce.db.models import DatasetItem, ModelVersion
+from sottovoce.db.engine import rowcount
+from sottovoce.db.models import DatasetItem, LearningState, ModelVersion
 from sottovoce.db.types import new_id, utcnow
 
 if TYPE_CHECKING:
@@ -41,7 +50,19 @@ if TYPE_CHECKING:
 ACTIVE, CANDIDATE, RETIRED, NEEDS_RETRAIN = "active", "candidate", "retired", "needs_retrain"
 PARAMS_PURPOSE = Purpose.MODEL_PARAMS
 _cache_lock = threading.Lock()
-_active_cache: dict[str, tuple[str, dict]] = {}
+# Per database (engine): (generation it was read at, (version id, params)).
+_active_cache: weakref.WeakKeyDictionary[object, tuple[int, tuple[str, dict]]] = weakref.WeakKeyDictionary()
+
+
+def generation(db: Session) -> int:
+    return db.scalar(select(LearningState.generation).where(LearningState.id == 1)) or 0
+
+
+def bump_generation(db: Session) -> None:
+    """Tells every process to reload the active version at its next job; commits with the caller."""
+    if not rowcount(db.execute(update(LearningState).where(LearningState.id == 1).values(generation=LearningState.generation + 1))):
+        db.add(LearningState(id=1, generation=1))
+    db.flush()
 
 
 def ensure_base(services: Services, db: Session) -> ModelVersion:
@@ -105,24 +126,70 @@ def get(db: Session, name_or_id: str) -> ModelVersion:
     return version
 
 
-def promote(db: Session, candidate: ModelVersion, max_general_regression: float = 0.01) -> ModelVersion:
-    """Activate a candidate only if it beats the active version on the eval split and does not
-    worsen the general set by more than 1 point (both measured by ``learn evaluate``)."""
-    active = db.scalar(select(ModelVersion).where(ModelVersion.status == ACTIVE))
+def promote(db: Session, candidate: ModelVersion) -> ModelVersion:
+    """Activate a candidate only if it beats the active version on the eval split and is not worse
+    on the guard set beyond the bootstrap interval of the difference (both measured by
+    ``learn evaluate``). A gate that cannot be computed refuses (:class:`Conflict`)."""
+    from sottovoce.learning import gates
+
     if candidate.status != CANDIDATE:
-        raise Conflict(f"only a candidate can be promoted; this version is {candidate.status}")
-    mine, theirs = json.loads(candidate.metrics), json.loads(active.metrics) if active else {}
-    if "eval_wer" not in mine or (active is not None and "eval_wer" not in theirs):
-        raise Conflict("evaluate both versions first (`sottovoce learn evaluate`)")
+        raise Conflict(f"only a candidate can be promoted; {candidate.name} is {candidate.status}")
+    active = db.scalar(select(ModelVersion).where(ModelVersion.status.in_((ACTIVE, NEEDS_RETRAIN))).order_by(ModelVersion.activated_at.desc().nullslast()).limit(1))
     if active is not None:
-        if not mine["eval_wer"] < theirs["eval_wer"]:
-            raise Conflict(f"refused: eval WER {mine['eval_wer']:.3f} does not improve on {theirs['eval_wer']:.3f}")
-        if mine["general_wer"] > theirs["general_wer"] + max_general_regression:
-            raise Conflict(f"refused: general-set WER {mine['general_wer']:.3f} is more than 1 point worse than {theirs['general_wer']:.3f}")
+        gates.check_eval(active, candidate)
+        gates.check_guard(active, candidate)
         active.status = RETIRED
-    candidate.status, candidate.activated_at = ACTIVE, utcnow()
+    return _activate(db, candidate)
+
+
+def rollback(services: Services, db: Session, target: ModelVersion | None = None) -> tuple[ModelVersion, ModelVersion]:
+    """Re-activate an earlier version (default: the one activated before the current one).
+
+    Gates: the target was active once and is retired, still holds what it learned (not stripped
+    by a deletion), runs on the installed base model, and is not worse on the guard set than the
+    version it replaces (or, when that one was stripped by a deletion, than the base model)
+    beyond the bootstrap interval. Returns (replaced, restored)."""
+    from sottovoce.learning import gates
+
+    current = db.scalar(select(ModelVersion).where(ModelVersion.status.in_((ACTIVE, NEEDS_RETRAIN))).order_by(ModelVersion.activated_at.desc().nullslast()).limit(1))
+    if current is None:
+        raise Conflict("no active version to roll back")
+    if target is None:
+        target = db.scalar(
+            select(ModelVersion)
+            .where(ModelVersion.status == RETIRED, ModelVersion.activated_at.is_not(None), ModelVersion.id != current.id)
+            .order_by(ModelVersion.activated_at.desc())
+            .limit(1)
+        )
+        if target is None:
+            raise Conflict("no earlier version to roll back to")
+    if target.id == current.id:
+        raise Conflict(f"{target.name} is already active")
+    if target.status != RETIRED or target.activated_at is None:
+        raise Conflict(f"refused: {target.name} is {target.status}; only a retired, once-active version can be rolled back to (promote candidates)")
+    if params_of(services, target).get("stripped_by_deletion"):
+        raise Conflict(f"refused: {target.name} was stripped by a deletion; rebuild it first")
+    if target.base_model != _base_model(services):
+        raise Conflict(f"refused: {target.name} was learned on another base model ({target.base_model})")
+    # A version stripped by a deletion decodes like the base model, and its figures were cleared:
+    # the target is compared with the base model's figures instead.
+    compared = current if current.status != NEEDS_RETRAIN else _base_version(db)
+    if compared.id != target.id:
+        gates.check_guard(compared, target)
+    current.status = RETIRED
+    return current, _activate(db, target)
+
+
+def _base_version(db: Session) -> ModelVersion:
+    """The first version: the bundled model with nothing learned (no training snapshot)."""
+    return db.scalars(select(ModelVersion).where(ModelVersion.snapshot_id.is_(None)).order_by(ModelVersion.created_at).limit(1)).one()
+
+
+def _activate(db: Session, version: ModelVersion) -> ModelVersion:
+    version.status, version.activated_at = ACTIVE, utcnow()
+    bump_generation(db)
     forget_active()
-    return candidate
+    return version
 
 
 def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]) -> int:
@@ -141,30 +208,37 @@ def mark_needs_retrain(services: Services, db: Session, recording_ids: list[str]
         learned = params_of(services, version).get("params", {})
         kept = {"selected": {**learned["selected"], "exclude_rules": []}} if "selected" in learned else {}
         set_params(services, version, {"params": kept, "stripped_by_deletion": True})
+        version.metrics = "{}"  # its figures describe what it no longer holds
         if version.status in (ACTIVE, CANDIDATE):
             version.status = NEEDS_RETRAIN
             marked += 1
+    if versions:
+        bump_generation(db)  # other processes drop the stripped text from their cache at their next job
     forget_active()
     return marked
 
 
 def active_params(services: Services) -> tuple[str | None, dict]:
-    """(version id, params) of the active version, cached per process until a promotion."""
-    with _cache_lock:
-        if "active" in _active_cache:
-            return _active_cache["active"]
+    """(version id, params) of the active version, cached per process and re-read whenever the
+    shared generation counter moved (checked on every call: one primary-key SELECT)."""
     with services.sessions() as db:
+        current = generation(db)
+        with _cache_lock:
+            cached = _active_cache.get(services.engine)
+        if cached is not None and cached[0] == current:
+            return cached[1]
         version = db.scalar(select(ModelVersion).where(ModelVersion.status.in_((ACTIVE, NEEDS_RETRAIN))).order_by(ModelVersion.activated_at.desc().nullslast()).limit(1))
         if version is None:
             version = ensure_base(services, db)
             db.commit()
         value = (version.id, params_of(services, version))
     with _cache_lock:
-        _active_cache["active"] = value
+        _active_cache[services.engine] = (current, value)
     return value
 
 
 def forget_active() -> None:
+    """Drops this process's cache (other processes notice the generation counter instead)."""
     with _cache_lock:
         _active_cache.clear()
 
@@ -217,11 +291,14 @@ def describe(services: Services, version: ModelVersion) -> dict:
     """What operators see of a version: sizes and settings, never the learned text."""
     from sottovoce.learning.adaptation import Adaptation
     from sottovoce.learning.adaptation import describe as shape
+    from sottovoce.learning.gates import summary
 
     params = params_of(services, version)
+    metrics = json.loads(version.metrics)
     return {
         "id": version.id, "name": version.name, "status": version.status, "base_model": version.base_model,
         "params": {**shape(Adaptation.from_json(params)), "stripped_by_deletion": bool(params.get("stripped_by_deletion"))},
-        "snapshot": version.snapshot_id, "metrics": json.loads(version.metrics),
+        "snapshot": version.snapshot_id, "figures": summary(metrics),
+        "metrics": {k: ({kk: vv for kk, vv in v.items() if kk not in ("errors", "words")} if k == "guard" else v) for k, v in metrics.items()},
         "created_at": version.created_at.isoformat(), "activated_at": version.activated_at.isoformat() if version.activated_at else None,
     }

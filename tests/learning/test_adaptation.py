@@ -147,7 +147,8 @@ def test_learn_chooses_sizes_and_rules_by_validation():
     assert ('ollie', 'olly') in a.rewrites
     # One sentence already covers both learned words, so 2 ties with 1 and the smaller wins.
     assert a.params["validation"]["prompt_wer"] == {
-        "0/1/0.0/None": 0.012, "0/1/0.0/0.05": 0.01, "1/1/0.0/None": 0.002, "1/1/0.0/0.05": 0.0, "2/1/0.0/None": 0.002, "2/1/0.0/0.05": 0.0
+        "0/1/0.0/None/None": 0.012, "0/1/0.0/None/0.05": 0.01, "1/1/0.0/None/None": 0.002, "1/1/0.0/None/0.05": 0.0,
+        "2/1/0.0/None/None": 0.002, "2/1/0.0/None/0.05": 0.0,
     }
     assert len(calls) <= 6 + len(learn(PAIRS).rewrites) + 3
     refit = learn(PAIRS, **a.params["selected"])
@@ -209,6 +210,19 @@ def test_a_phrase_loop_without_punctuation_is_cut_after_its_first_copy():
     assert Adaptation(None, None, []).postprocess(looped) == " ".join(w.word for w in looped)  # the untouched recognizer
 
 
+def test_the_confidence_gate_keeps_confidently_heard_words_from_the_language_model():
+    a = learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.3, rewrites=False, rescore_max_confidence=0.8)
+    # "lift" heard with confidence 0.95: the model's "list" may not replace it...
+    sure = [([W("add"), W("milk"), W("to"), W("my"), W("shopping"), W("lift.", 0.95)], -3.0), ([W(w) for w in "add milk to my shopping list.".split()], -3.4)]
+    assert a.pick(sure) == 0
+    # ...but it may when the recognizer was unsure of it; an inserted word changes nothing heard.
+    unsure = [([W("add"), W("milk"), W("to"), W("my"), W("shopping"), W("lift.", 0.4)], -3.0), sure[1]]
+    assert a.pick(unsure) == 1
+    assert a.pick([sure[0], ([W(w) for w in "add milk to my shopping lift. please".split()], -3.1)]) in (0, 1)
+    assert Adaptation.from_json(a.to_json()).rescore_max_confidence == 0.8
+    assert learn(PAIRS, prompt_sentences=0, alternatives=5, lm_weight=0.3, rewrites=False).pick(sure) == 1  # no gate
+
+
 def test_learn_chooses_alternatives_and_language_model_weight_by_validation():
     def validate(candidate: Adaptation) -> float:
         # Pretend held-out data likes 5 alternatives picked with weight 0.3.
@@ -219,7 +233,9 @@ def test_learn_chooses_alternatives_and_language_model_weight_by_validation():
     assert a.lm is not None
     assert a.params['selected']['alternatives'] == 5
     assert a.params['selected']['lm_weight'] == 0.3
-    assert len(a.params["validation"]["prompt_wer"]) == 2 * (1 + 5)  # prompts x (greedy + 5 weights)
+    # prompts x (greedy + weight 0 + 4 weights x 3 confidence gates)
+    assert len(a.params["validation"]["prompt_wer"]) == 2 * (1 + 1 + 4 * 3)
+    assert a.rescore_max_confidence == 0.5  # a tie: the strictest gate wins
     refit = learn(PAIRS, **a.params["selected"])
     assert (refit.alternatives, refit.lm_weight) == (5, 0.3)
     assert refit.to_json()['lm'] == a.to_json()['lm']

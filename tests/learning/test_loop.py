@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sottovoce.core.audit import OPERATOR, Actor
 from sottovoce.core.errors import Conflict
 from sottovoce.db.models import DatasetItem, ModelVersion
-from sottovoce.learning import dataset, registry
+from sottovoce.learning import dataset, guard, registry
 from sottovoce.learning.export import export
 from sottovoce.review import leases as leases
 from sottovoce.review.sampler import create_tasks
@@ -64,22 +64,96 @@ def test_blocked_reviews_are_not_gold(services, make_account, make_recording):
         assert dataset.gold_examples(services, db) == []
 
 
+def metrics(eval_wer, guard_errors, snapshot="snap"):
+    """Stored figures as ``learn evaluate`` writes them: the guard set as per-clip error counts."""
+    return json.dumps({"snapshot": snapshot, "eval_wer": eval_wer, "guard": {"set": guard.fingerprint(), "wer": sum(guard_errors) / (5 * len(guard_errors)), "interval": None, "errors": guard_errors, "words": [5] * len(guard_errors)}})
+
+
 def test_promotion_refuses_a_worse_candidate(services):
+    calm = [0] * 100
     with services.sessions() as db:
         base = registry.ensure_base(services, db)
-        base.metrics = json.dumps({"eval_wer": 0.20, "general_wer": 0.10})
+        base.metrics = metrics(0.20, calm)
         worse = registry.add_candidate(services, db, {"hotwords": "x"}, "snap")
-        worse.metrics = json.dumps({"eval_wer": 0.25, "general_wer": 0.10})
+        worse.metrics = metrics(0.25, calm)
         with pytest.raises(Conflict, match="does not improve"):
             registry.promote(db, worse)
+        # One more error on 30 of 100 clips: worse beyond the paired interval.
         regressing = registry.add_candidate(services, db, {"hotwords": "y"}, "snap")
-        regressing.metrics = json.dumps({"eval_wer": 0.10, "general_wer": 0.12})
-        with pytest.raises(Conflict, match="more than 1 point"):
+        regressing.metrics = metrics(0.10, [1] * 30 + [0] * 70)
+        with pytest.raises(Conflict, match="beyond the bootstrap interval"):
             registry.promote(db, regressing)
+        # One clip worse and one better: within the noise, allowed.
         better = registry.add_candidate(services, db, {"hotwords": "z"}, "snap")
-        better.metrics = json.dumps({"eval_wer": 0.15, "general_wer": 0.105})
+        better.metrics = metrics(0.15, [1] + [0] * 99)
         assert registry.promote(db, better).status == "active"
         assert base.status == "retired"
+
+
+def test_a_gate_that_cannot_be_computed_refuses(services):
+    with services.sessions() as db:
+        base = registry.ensure_base(services, db)
+        candidate = registry.add_candidate(services, db, {"hotwords": "x"}, "snap")
+        with pytest.raises(Conflict, match="has not been evaluated"):
+            registry.promote(db, candidate)
+        base.metrics, candidate.metrics = metrics(None, [0] * 10), metrics(None, [0] * 10)
+        with pytest.raises(Conflict, match="eval split has no examples"):
+            registry.promote(db, candidate)
+        base.metrics, candidate.metrics = metrics(0.3, [0] * 10, "old"), metrics(0.2, [0] * 10)
+        with pytest.raises(Conflict, match="different datasets"):
+            registry.promote(db, candidate)
+        base.metrics = json.dumps({"snapshot": "snap", "eval_wer": 0.3})
+        with pytest.raises(Conflict, match="no guard-set figures"):
+            registry.promote(db, candidate)
+        base.metrics = metrics(0.3, [0] * 10)
+        other = json.loads(candidate.metrics)
+        other["guard"]["set"] = "another"
+        candidate.metrics = json.dumps(other)
+        with pytest.raises(Conflict, match="different guard sets"):
+            registry.promote(db, candidate)
+        assert candidate.status == 'candidate'
+        assert base.status == 'active'
+
+
+def test_rollback_gates(services, gold):
+    made = gold(6)
+    with services.sessions() as db:
+        snap = dataset.snapshot(services, db)
+        v1 = registry.ensure_base(services, db)
+        v1.metrics = metrics(0.3, [0] * 100, snap.id)
+        with pytest.raises(Conflict, match="no earlier version"):
+            registry.rollback(services, db)
+        v2 = registry.add_candidate(services, db, {"hotwords": "a"}, snap.id)
+        v2.metrics = metrics(0.2, [0] * 100, snap.id)
+        registry.promote(db, v2)
+        v3 = registry.add_candidate(services, db, {"hotwords": "b"}, "other")
+        v3.metrics = metrics(0.1, [0] * 100, snap.id)
+        with pytest.raises(Conflict, match="only a retired, once-active"):
+            registry.rollback(services, db, v3)  # a candidate is promoted, not rolled back to
+        registry.promote(db, v3)
+        # v1 is worse on the guard set than v3 now is: refused.
+        v1.metrics = metrics(0.3, [1] * 40 + [0] * 60, snap.id)
+        with pytest.raises(Conflict, match="beyond the bootstrap interval"):
+            registry.rollback(services, db, v1)
+        replaced, restored = registry.rollback(services, db)  # default: the one active before
+        assert (replaced.name, restored.name) == ('v3', 'v2')
+        assert v3.status == 'retired'
+        assert v2.status == 'active'
+        db.commit()
+    # A deletion strips v2's text (it is needs_retrain now); v1 is retired and never stripped.
+    delete_one_training_recording(services, made, snap.id)
+    with services.sessions() as db:
+        v2 = db.get(ModelVersion, v2.id)
+        assert v2.status == 'needs_retrain'  # its figures went with its text
+        assert json.loads(v2.metrics) == {}
+        # Compared with the base model's figures (v2 now decodes like it): v3 is not worse.
+        replaced, restored = registry.rollback(services, db, registry.get(db, "v3"))
+        assert replaced.name == 'v2'
+        assert restored.name == 'v3'
+        db.commit()
+    with services.sessions() as db:
+        with pytest.raises(Conflict, match="stripped by a deletion"):
+            registry.rollback(services, db, registry.get(db, "v2"))
 
 
 def delete_one_training_recording(services, made, snapshot_id: str) -> str:
@@ -215,3 +289,102 @@ def test_deletion_strips_learned_text_from_every_version_trained_on_it(services,
             assert 'quokkalamp' not in json.dumps(params).lower()
             assert params['stripped_by_deletion']
             assert params["params"]["selected"]["prompt_sentences"] == 4  # the settings survive for the rebuild
+
+
+def test_cli_refuses_cleanly_when_the_eval_split_is_empty(services, settings, env_for):
+    from typer.testing import CliRunner
+
+    from sottovoce.cli import app
+
+    with services.sessions() as db:
+        registry.ensure_base(services, db).metrics = metrics(None, [0] * 10)
+        registry.add_candidate(services, db, {"hotwords": "x"}, "snap").metrics = metrics(None, [0] * 10)
+        db.commit()
+    for args in (["learn", "promote", "v2"], ["learn", "rollback"], ["learn", "rollback", "v2"]):
+        result = CliRunner().invoke(app, args, env=env_for(settings))
+        assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit), result.output
+        assert 'Traceback' not in result.output
+        assert result.output.startswith('error: refused' if args[1] == 'promote' else 'error:')
+    assert "eval split has no examples" in CliRunner().invoke(app, ["learn", "promote", "v2"], env=env_for(settings)).output
+
+
+def test_versions_show_validation_eval_and_guard_figures_with_intervals(services, settings, env_for):
+    from typer.testing import CliRunner
+
+    from sottovoce.cli import app
+
+    with services.sessions() as db:
+        base = registry.ensure_base(services, db)
+        stored = json.loads(metrics(0.25, [1] * 10 + [0] * 90))
+        stored["eval_interval"] = [0.2, 0.3]
+        stored["guard"]["interval"] = [0.01, 0.04]
+        stored["validation"] = {"wer": 0.18, "interval": [0.12, 0.24], "base_wer": 0.3, "clips": 40, "better": 9, "worse": 2}
+        base.metrics = json.dumps(stored)
+        db.commit()
+    result = CliRunner().invoke(app, ["learn", "versions"], env=env_for(settings))
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[1]
+    assert line.split()[:2] == ['v1', 'active']
+    assert '18.0% [12.0–24.0]' in line
+    assert '25.0% [20.0–30.0]' in line
+    assert '2.0% [1.0–4.0]' in line
+    shown = json.loads(CliRunner().invoke(app, ["learn", "versions", "--json"], env=env_for(settings)).stdout)[0]
+    assert shown['figures']['guard_interval'] == [0.01, 0.04]
+    assert 'errors' not in shown['metrics']['guard']
+
+
+def test_progress_bar_draws_on_stderr_only(capsys):
+    from sottovoce.cli.progress import progress_bar
+
+    with progress_bar(enabled=True) as progress:
+        progress("decoding held-out clips", 3, 10)
+        progress("scoring settings and rules", 5, None)
+    out, err = capsys.readouterr()
+    assert out == ''
+    assert 'decoding held-out clips' in err
+    assert '3/10' in err
+    with progress_bar(enabled=False) as progress:
+        progress("quiet", 1, 1)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_evaluate_reuses_guard_figures_only_for_the_same_sealed_parameters(services, monkeypatch):
+    import hashlib
+
+    from sottovoce.db.models import DatasetSnapshot
+    from sottovoce.learning import loop
+
+    with services.sessions() as db:
+        snap = DatasetSnapshot(train_count=0, eval_count=0)
+        db.add(snap)
+        base = registry.ensure_base(services, db)
+        stored = json.loads(metrics(None, [0] * 106))
+        stored["guard"]["params"] = hashlib.sha256(base.params.encode()).hexdigest()[:16]
+        base.metrics = json.dumps(stored)
+        db.flush()
+        decoded = []
+        monkeypatch.setattr(loop, "guard_figures", lambda *a, **k: decoded.append(1) or {"set": "fresh"})
+        report = loop.evaluate(services, db, [base], snap)
+        assert decoded == []  # nothing decoded
+        assert report['versions']['v1']['eval_wer'] is None
+        registry.set_params(services, base, {})  # resealed: another digest, so measured again
+        loop.evaluate(services, db, [base], snap)
+        assert decoded == [1]
+        assert json.loads(base.metrics)['guard']['set'] == 'fresh'
+
+
+def test_supervisor_page_shows_each_version_s_figures(services, app_client, make_staff):
+    from sottovoce.staff.roles import SUPERVISOR
+    from tests.factories import sign_in
+
+    with services.sessions() as db:
+        stored = json.loads(metrics(0.25, [1] * 10 + [0] * 90))
+        stored["eval_interval"], stored["guard"]["interval"] = [0.2, 0.3], [0.01, 0.04]
+        registry.ensure_base(services, db).metrics = json.dumps(stored)
+        registry.add_candidate(services, db, {"hotwords": "never shown"}, "snap")
+        db.commit()
+    sign_in(app_client, make_staff(SUPERVISOR))
+    page = app_client.get("/staff/supervise").text
+    assert "<td>v1</td><td>active</td><td>–</td><td>25.0% (20.0–30.0)</td><td>2.0% (1.0–4.0)</td>" in page
+    assert '<td>v2</td><td>candidate</td>' in page
+    assert 'never shown' not in page

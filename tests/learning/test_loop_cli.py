@@ -38,7 +38,7 @@ def test_dataset_adapt_evaluate_promote(services, settings, env_for, make_accoun
     env = env_for(settings)
 
     def cli(*args):
-        result = subprocess.run([sys.executable, "-m", "sottovoce", *args], env=env, capture_output=True, text=True, timeout=600)
+        result = subprocess.run([sys.executable, "-m", "sottovoce", *args], env=env, capture_output=True, text=True, timeout=1800)  # the machine running the suite is shared and loaded
         return result.returncode, result.stdout, result.stderr
 
     code, out, err = cli("learn", "dataset", "--json")
@@ -61,12 +61,19 @@ def test_dataset_adapt_evaluate_promote(services, settings, env_for, make_accoun
     assert code == 0, err
     report = json.loads(out)
     assert {"v1", candidate["name"]} <= set(report["versions"])
-    assert all(v["general_wer"] is not None for v in report["versions"].values())
+    assert all(v["guard_wer"] is not None and v["guard_interval"][0] <= v["guard_wer"] <= v["guard_interval"][1] for v in report["versions"].values())
+    assert report['guard_clips'] == 106
+    assert 'guard_vs_active' in report['versions'][candidate['name']]
 
     code, out, err = cli("learn", "promote", candidate["name"], "--json")
     mine, base = report["versions"][candidate["name"]], report["versions"]["v1"]
-    should = mine["eval_wer"] is not None and mine["eval_wer"] < base["eval_wer"] and mine["general_wer"] <= base["general_wer"] + 0.01
-    assert (code == 0) == should, (report, err)
+    if mine["eval_wer"] is None or not mine["eval_wer"] < base["eval_wer"]:
+        assert code == 1, err
+        assert err.startswith('error: refused'), err
+        assert 'Traceback' not in err, err
+    elif code != 0:  # only the guard gate may refuse an improving candidate
+        assert 'guard-set WER' in err, err
+        assert 'Traceback' not in err, err
 
     runner = CliRunner()
     versions = json.loads(runner.invoke(app, ["learn", "versions", "--json"], env=env).stdout)

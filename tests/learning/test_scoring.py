@@ -52,3 +52,28 @@ def test_top_confusions_ranks_by_count_and_names_the_kind():
     assert ('deletion', 'olly', '') in kinds
     assert ('insertion', '', 'please') in kinds
     assert top_confusions(refs, refs) == []
+
+
+def test_split_digits_counts_each_spoken_digit():
+    from sottovoce.asr.scoring import error_counts
+
+    assert error_counts("four seven one two", "4712")[1] == 1  # the normalizer joins the digits
+    assert error_counts("four seven one two", "4, 7, 1, 2.", split_digits=True) == (0, 4)
+    assert error_counts("four seven one two", "four seven one", split_digits=True) == (1, 4)
+
+
+def test_bootstrap_intervals():
+    from sottovoce.asr.scoring import better_worse, bootstrap_interval, paired_difference_interval
+
+    low, high = bootstrap_interval([1] * 10 + [0] * 90, [5] * 100)
+    assert low < 0.02 < high
+    assert high - low < 0.03
+    assert bootstrap_interval([2] * 10, [5] * 10) == (0.4, 0.4)
+    # Paired: the same extra error on 30 of 100 clips is a difference the interval excludes zero for.
+    low, high = paired_difference_interval([0] * 100, [1] * 30 + [0] * 70, [5] * 100)
+    assert 0 < low < 0.06 < high
+    low, high = paired_difference_interval([0] * 100, [1] + [0] * 99, [5] * 100)
+    assert low <= 0 < high
+    assert better_worse([1, 0, 2], [0, 1, 2]) == {"better": 1, "worse": 1}
+    with pytest.raises(ValueError):
+        paired_difference_interval([], [], [])
