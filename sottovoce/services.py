@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sottovoce.audit import AuditLog
-from sottovoce.blobs import LocalBlobStore
+from sottovoce.blobs import BlobStore, blob_store_from_settings
 from sottovoce.crypto import KeyRing, MasterKey
 from sottovoce.db.engine import make_engine, make_sessionmaker
 from sottovoce.db.migrate import upgrade
@@ -28,7 +28,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyRing
-    blobs: LocalBlobStore
+    blobs: BlobStore
     audit: AuditLog
     _recognizer: object | None = field(default=None, repr=False)
     # SQLite allows one writer at a time. Threads queued on this lock wake as soon as it is free;
@@ -48,7 +48,7 @@ class Services:
             engine=engine,
             sessions=make_sessionmaker(engine),
             keys=KeyRing(MasterKey.load_or_create(settings.resolved_key_file)),
-            blobs=LocalBlobStore(settings.resolved_blob_dir),
+            blobs=blob_store_from_settings(settings),
             audit=AuditLog(
                 settings.resolved_checkpoint_file,
                 settings.resolved_signing_key_file,

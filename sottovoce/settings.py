@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -25,8 +25,20 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL. Empty means SQLite (WAL) at HOME/sottovoce.db; PostgreSQL works too."
     )
-    blob_store: Literal["local"] = Field("local", description="Where encrypted blobs go; 'local' is a folder.")
+    blob_url: str = Field(
+        "", description="Where encrypted blobs go: empty means the folder BLOB_DIR; s3://BUCKET/PREFIX an S3-compatible object store."
+    )
     blob_dir: Path | None = Field(None, description="Folder of the local blob store. Default HOME/blobs.")
+    s3_endpoint_url: str = Field(
+        "", description="S3 endpoint (e.g. http://seaweedfs:8333, https://minio.internal). Empty means AWS for S3_REGION."
+    )
+    s3_region: str = Field("", description="S3 region (e.g. eu-west-1). Empty lets boto3 read AWS_REGION / its config.")
+    s3_access_key_id: str = Field(
+        "", description="S3 access key id. Empty lets boto3 find credentials (AWS_* variables, instance role, web identity)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key, with S3_ACCESS_KEY_ID. Never logged.")
+    s3_path_style: bool = Field(True, description="Path-style addressing (needed by SeaweedFS and MinIO); false for virtual-hosted.")
+    s3_timeout_s: float = Field(10.0, gt=0, description="Connect and read time-out of one S3 call; past it the request fails with 503.")
     key_file: Path | None = Field(
         None, description="Master key file (created on first run, mode 0600). Default HOME/keys/master.key."
     )
