@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sottovoce.audit import AuditLog
 from sottovoce.blobs import BlobStore, blob_store_from_settings
-from sottovoce.crypto import KeyRing, MasterKey
+from sottovoce.crypto import KeyRing, key_provider_from_settings
 from sottovoce.db.engine import make_engine, make_sessionmaker
 from sottovoce.db.migrate import upgrade
 from sottovoce.settings import Settings
@@ -43,11 +43,12 @@ class Services:
         engine = make_engine(settings.resolved_database_url)
         if migrate:
             upgrade(engine)
+        sessions = make_sessionmaker(engine)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_sessionmaker(engine),
-            keys=KeyRing(MasterKey.load_or_create(settings.resolved_key_file)),
+            sessions=sessions,
+            keys=KeyRing(key_provider_from_settings(settings), sessions, reload=lambda: key_provider_from_settings(settings)),
             blobs=blob_store_from_settings(settings),
             audit=AuditLog(
                 settings.resolved_checkpoint_file,

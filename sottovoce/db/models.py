@@ -49,6 +49,20 @@ class AccountKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SystemKey(Base):
+    """Instance-wide secrets, wrapped by the master key like account keys (rotation re-wraps them too).
+
+    ``derivation-root`` is what every derived key (TOTP sealing, watermarks, dataset split ...) comes
+    from, so replacing the master key does not change them.
+    """
+
+    __tablename__ = "system_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Device(Base):
     """A microphone that sends recordings with its own bearer token (stored as a SHA-256 hash)."""
 
@@ -112,7 +126,8 @@ class Hypothesis(Base):
 
 
 class Job(Base):
-    """Durable background work. A job left 'running' by a crash is re-queued at start (worker.py)."""
+    """Durable background work. A running job holds a lease its worker renews; an expired lease puts
+    the job back in the queue (worker.py), so a dead worker's jobs run again and a live one's never do."""
 
     __tablename__ = "jobs"
 
@@ -124,8 +139,13 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who holds the lease (host:pid:n)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+    )
 
 
 class StaffUser(Base):

@@ -1,0 +1,34 @@
+"""fleet: wrapped system keys (master-key rotation), job leases (worker processes), scale indexes
+
+Revision ID: 0010_fleet
+Revises: 0006_learning (re-chain onto the newest revision when merging)
+"""
+from alembic import op
+import sqlalchemy as sa
+import sottovoce.db.types
+
+revision = '0010_fleet'
+down_revision = '0006_learning'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('system_keys',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('wrapped_key', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sottovoce.db.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_system_keys'))
+    )
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('worker_id', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('lease_expires_at', sottovoce.db.types.UTCDateTime(), nullable=True))
+        batch_op.create_index('ix_jobs_status_lease', ['status', 'lease_expires_at'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_index('ix_jobs_status_lease')
+        batch_op.drop_column('lease_expires_at')
+        batch_op.drop_column('worker_id')
+    op.drop_table('system_keys')
