@@ -1,5 +1,8 @@
-"""Start-up recovery after a crash: requeue interrupted jobs, finish interrupted deletions
+"""Start-up recovery after a crash: requeue jobs whose lease expired, finish interrupted deletions
 (deletion.py), remove blobs no row points to.
+
+Jobs are requeued by lease expiry only (worker.py): with several processes sharing one database, a
+process starting up cannot tell a dead worker's job from a live one's, but an expired lease can.
 
 A process killed between writing a sealed blob and committing its row leaves an unreferenced blob
 (ciphertext, but still data we promised not to keep). ``remove_orphan_blobs`` deletes such blobs
@@ -10,10 +13,10 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.db.models import Job, Recording, ReviewTask
+from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.deletion import resume_pending_deletions
 from sottovoce.services import Services
 
@@ -40,11 +43,10 @@ def remove_orphan_blobs(services: Services, grace_s: float) -> int:
 
 
 def requeue_interrupted_jobs(services: Services) -> int:
-    """Jobs left 'running' by a dead process go back to the queue; jobs are idempotent."""
-    with services.sessions() as db:
-        result = db.execute(update(Job).where(Job.status == "running").values(status="queued"))
-        db.commit()
-        return result.rowcount or 0
+    """Jobs whose worker stopped renewing their lease go back to the queue; jobs are idempotent."""
+    from sottovoce.worker import requeue_expired
+
+    return requeue_expired(services)
 
 
 def recover(services: Services) -> dict:

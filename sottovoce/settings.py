@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     asr_cpu_threads: int = Field(0, ge=0, description="Threads per recognizer; 0 lets CTranslate2 decide.")
     asr_workers: int = Field(1, ge=0, description="Background transcription threads; 0 disables the worker.")
     asr_beam_size: int = Field(1, ge=1, le=10, description="Beam size; 1 (greedy) is fastest on CPU.")
+    job_lease_s: float = Field(
+        30.0, gt=0, description="A running job's lease; its worker renews it every third of this. A job whose worker died runs again after it."
+    )
+    job_max_attempts: int = Field(5, ge=1, description="A job whose lease expired this many times is marked failed instead of retried.")
+    worker_poll_s: float = Field(
+        0.2, gt=0, description="How often an idle worker polls the queue on SQLite (PostgreSQL wakes workers with LISTEN/NOTIFY)."
+    )
     max_upload_bytes: int = Field(20_000_000, gt=0, description="Largest accepted audio upload, in bytes.")
     max_duration_s: float = Field(60.0, gt=0, description="Longest accepted recording, in seconds.")
     min_duration_s: float = Field(0.1, ge=0, description="Shortest accepted recording, in seconds.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sottovoce.db.types import UTCDateTime, new_id, utcnow
@@ -101,7 +101,12 @@ class Recording(Base):
         back_populates="recording", cascade="all, delete-orphan", order_by="Hypothesis.created_at"
     )
 
-    __table_args__ = (Index("ix_recordings_account_captured", "account_id", "captured_at"),)
+    __table_args__ = (
+        Index("ix_recordings_account_captured", "account_id", "captured_at"),
+        # The sampler's per-account cap and daily budget count recent samples only.
+        Index("ix_recordings_sampled_at", "sampled_at", postgresql_where=text("sampled_at IS NOT NULL"),
+              sqlite_where=text("sampled_at IS NOT NULL")),
+    )
 
 
 class Hypothesis(Base):
@@ -123,6 +128,14 @@ class Hypothesis(Base):
     version_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)  # model_versions.id, local only
 
     recording: Mapped[Recording] = relationship(back_populates="hypotheses")
+
+    __table_args__ = (
+        # The sampler's uncertainty order (review/sampler.py by_uncertainty) and its accidental-activation
+        # check; partial, so neither holds the rows the other reads.
+        Index("ix_hypotheses_confidence", "min_confidence", "mean_confidence", "id",
+              postgresql_where=text("word_count > 0"), sqlite_where=text("word_count > 0")),
+        Index("ix_hypotheses_empty", "recording_id", postgresql_where=text("word_count = 0"), sqlite_where=text("word_count = 0")),
+    )
 
 
 class Job(Base):
@@ -146,6 +159,14 @@ class Job(Base):
         Index("ix_jobs_status_created", "status", "created_at"),
         Index("ix_jobs_status_lease", "status", "lease_expires_at"),
     )
+
+
+@event.listens_for(Job, "after_insert")
+def _wake_workers(_mapper, connection, _job) -> None:
+    # PostgreSQL delivers NOTIFY at commit (never for a rolled-back job) and folds repeats in one
+    # transaction into one; idle `sottovoce worker` processes LISTEN on this channel (worker.py).
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("NOTIFY sottovoce_jobs")
 
 
 class StaffUser(Base):
