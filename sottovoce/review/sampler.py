@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sottovoce.audit import Actor
@@ -89,39 +89,61 @@ def candidates(db: Session) -> list[Candidate]:
     return [_candidate(r) for r in db.execute(_candidate_query())]
 
 
-def by_uncertainty(db: Session, page: int = 500) -> Iterator[Candidate]:
+def by_uncertainty(db: Session, capped: Callable[[], set[str]] = set, page: int = 200) -> Iterator[Candidate]:
     """Candidates, least confident first: no confidence at all, then lowest word confidence, mean
-    confidence breaking ties. Read in pages along ix_hypotheses_confidence, so a million candidates
-    cost what the few hundred read cost (PostgreSQL stops the index walk at the LIMIT)."""
-    unknown = _candidate_query().where(Hypothesis.min_confidence.is_(None))
-    yield from [_candidate(r) for r in db.execute(unknown).all()]
-    known = _candidate_query().where(Hypothesis.min_confidence.is_not(None)).order_by(
+    confidence breaking ties.
+
+    Read in pages along ix_hypotheses_confidence with a keyset (never OFFSET), so a million
+    candidates cost what the few hundred read cost: PostgreSQL stops the index walk at the LIMIT.
+    Each page leaves out the accounts ``capped()`` names at that moment, so one account with many
+    uncertain recordings is not walked past row by row.
+    """
+    without_capped = _excluding(capped)
+    unknown = or_(Hypothesis.min_confidence.is_(None), Hypothesis.mean_confidence.is_(None))
+    yield from [_candidate(r) for r in db.execute(without_capped(_candidate_query().where(unknown))).all()]
+    known = _candidate_query().where(Hypothesis.min_confidence.is_not(None), Hypothesis.mean_confidence.is_not(None)).order_by(
         Hypothesis.min_confidence, Hypothesis.mean_confidence, Hypothesis.id
-    )
-    offset = 0
+    ).add_columns(Hypothesis.id.label("hypothesis_id"))
+    after = None
     while True:
-        rows = db.execute(known.offset(offset).limit(page)).all()
+        query = known if after is None else known.where(tuple_(Hypothesis.min_confidence, Hypothesis.mean_confidence, Hypothesis.id) > after)
+        rows = db.execute(without_capped(query).limit(page)).all()
         yield from (_candidate(r) for r in rows)
         if len(rows) < page:
             return
-        offset += page
+        last = rows[-1]
+        after = tuple_(last.min_confidence, last.mean_confidence, last.hypothesis_id)
 
 
-def random_candidate(db: Session, rng: random.Random, eligible: Callable[[Candidate], bool], probes: int = 20) -> Candidate | None:
-    """A candidate drawn at random: the first eligible one at or after a random id.
+def in_random_order(db: Session, rng: random.Random, capped: Callable[[], set[str]] = set, page: int = 200) -> Iterator[Candidate]:
+    """Candidates in id order from a random starting id, wrapping round once.
 
-    Recording ids are random (new_id), so where a draw lands is independent of anything about the
-    recording: the slice stays unbiased for accuracy estimates, and a draw is one index probe
-    instead of a scan of every candidate.
+    Recording ids are random (new_id), so id order is a uniformly random permutation of the
+    recordings, independent of anything about them: a run of it from a random start is a uniform
+    random sample, unbiased for accuracy estimates, and costs a few index range reads instead of a
+    scan of every candidate.
     """
-    for _ in range(probes):
-        start = "%032x" % rng.getrandbits(128)
-        for query in (_candidate_query().where(Recording.id >= start), _candidate_query()):  # wrap around at the end
-            for row in db.execute(query.order_by(Recording.id).limit(16)):
-                candidate = _candidate(row)
-                if eligible(candidate):
-                    return candidate
-    return None
+    without_capped = _excluding(capped)
+    start = "%032x" % rng.getrandbits(128)
+    for part in (Recording.id >= start, Recording.id < start):
+        after = None
+        while True:
+            query = _candidate_query().where(part)
+            if after is not None:
+                query = query.where(Recording.id > after)
+            rows = db.execute(without_capped(query).order_by(Recording.id).limit(page)).all()
+            yield from (_candidate(r) for r in rows)
+            if len(rows) < page:
+                break
+            after = rows[-1].id
+
+
+def _excluding(capped: Callable[[], set[str]]):
+    def apply(query):
+        accounts = capped()
+        return query.where(Recording.account_id.not_in(accounts)) if accounts else query
+
+    return apply
 
 
 def _recent_counts(db: Session, since) -> tuple[dict[str, int], int]:
@@ -154,16 +176,15 @@ def sample(services: Services, db: Session, limit: int | None = None, rng: rando
         taken.add(candidate.recording_id)
         chosen.append((candidate, kind))
 
-    ordered = by_uncertainty(db)
+    def capped() -> set[str]:
+        return {a for a, n in per_account.items() if n >= s.sampler_account_cap}
+
+    streams = {"uncertainty": by_uncertainty(db, capped), "random": in_random_order(db, rng, capped)}
     while len(chosen) < budget:
-        if rng.random() < s.sampler_random_share:
-            if (candidate := random_candidate(db, rng, eligible)) is None:
-                break
-            take(candidate, "random")
-            continue
-        for candidate in ordered:
+        kind = "random" if rng.random() < s.sampler_random_share else "uncertainty"
+        for candidate in streams[kind]:
             if eligible(candidate):
-                take(candidate, "uncertainty")
+                take(candidate, kind)
                 break
             if candidate.recording_id not in taken:
                 report.skipped_cap += 1
