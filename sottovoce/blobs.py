@@ -239,7 +239,7 @@ def parse_blob_url(url: str) -> tuple[str, str, str]:
     raise ValueError(f"unsupported blob URL scheme {parsed.scheme!r}; use s3:// or a folder")
 
 
-def blob_store_from_settings(settings: "Settings") -> LocalBlobStore | S3BlobStore:
+def blob_store_from_settings(settings: Settings) -> LocalBlobStore | S3BlobStore:
     if not settings.blob_url:
         return LocalBlobStore(settings.resolved_blob_dir)
     scheme, where, prefix = parse_blob_url(settings.blob_url)

@@ -96,13 +96,13 @@ class MasterKey:
         self.key_id = "local:" + hashlib.sha256(b"sottovoce/key-id/" + key).hexdigest()[:16]
 
     @classmethod
-    def load_or_create(cls, path: Path) -> "MasterKey":
+    def load_or_create(cls, path: Path) -> MasterKey:
         if path.exists():
             return cls.load(path)
         return cls(write_new_key(path))
 
     @classmethod
-    def load(cls, path: Path, allow_group: bool = False) -> "MasterKey":
+    def load(cls, path: Path, allow_group: bool = False) -> MasterKey:
         """An existing key file; refuses one readable by others (a mounted secret may allow its group)."""
         mode = path.stat().st_mode & 0o777
         if mode & (0o007 if allow_group else 0o077):
@@ -110,7 +110,7 @@ class MasterKey:
         return cls(path.read_bytes())
 
     @classmethod
-    def from_base64(cls, text: str) -> "MasterKey":
+    def from_base64(cls, text: str) -> MasterKey:
         try:
             return cls(base64.b64decode(text.strip(), validate=True))
         except ValueError as exc:
@@ -147,7 +147,7 @@ def pending_rotation_file(key_file: Path) -> Path:
     return key_file.with_name(key_file.name + ".next")
 
 
-def key_provider_from_settings(settings: "Settings") -> KeyProvider:
+def key_provider_from_settings(settings: Settings) -> KeyProvider:
     """The configured master key: ``file`` (default), ``secret-file``, ``env`` or ``module:factory``."""
     kind = settings.key_provider
     if kind == "file":
@@ -166,7 +166,7 @@ def key_provider_from_settings(settings: "Settings") -> KeyProvider:
     module, _, attr = kind.partition(":")
     if not module or not attr:
         raise ValueError(f"unknown key provider {kind!r}: use file, secret-file, env or package.module:factory")
-    factory: Callable[["Settings"], KeyProvider] = getattr(importlib.import_module(module), attr)
+    factory: Callable[[Settings], KeyProvider] = getattr(importlib.import_module(module), attr)
     provider = factory(settings)
     if not isinstance(provider, KeyProvider):
         raise TypeError(f"{kind} did not return a KeyProvider (key_id, wrap, unwrap)")

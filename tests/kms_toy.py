@@ -1,5 +1,7 @@
 """A stand-in KMS plug-in for tests (imported by name from settings, so it lives in its own module)."""
 
+from typing import ClassVar
+
 from sottovoce.crypto import MasterKey
 from sottovoce.errors import IntegrityFailure
 
@@ -8,7 +10,7 @@ class ToyKMS:
     """What a KMS plug-in looks like: the key material never leaves "the KMS" (this object); wrapped
     keys carry the key version that made them, and wrap always uses the newest version."""
 
-    versions: list[bytes] = [b"\x01" * 32]
+    versions: ClassVar[list[bytes]] = [b"\x01" * 32]
 
     def __init__(self, settings):
         self.key_id = f"toy-kms:v{len(self.versions)}"

@@ -11,14 +11,21 @@ from pydantic import SecretStr
 from sqlalchemy import delete, select
 
 from sottovoce.audit import OPERATOR
-from sottovoce.crypto import DERIVATION_ROOT, EitherKey, MasterKey, pending_rotation_file, rotate_master_key, write_new_key
+from sottovoce.crypto import (
+    DERIVATION_ROOT,
+    EitherKey,
+    MasterKey,
+    pending_rotation_file,
+    rotate_master_key,
+    write_new_key,
+)
 from sottovoce.db.models import AccountKey, Recording, SystemKey
 from sottovoce.errors import IntegrityFailure
 from sottovoce.recordings.store import load_audio
 from sottovoce.services import Services
 from sottovoce.staff.users import create_staff, totp_secret
-from tests.kms_toy import ToyKMS
 from tests.holders import add_task, new_holder, record, run_cli
+from tests.kms_toy import ToyKMS
 
 
 def wrapped_rows(services) -> list[tuple[str, bytes]]:
@@ -53,7 +60,7 @@ def populated(services):
 
 
 def test_rotate_rewraps_account_keys_only_and_the_old_key_opens_nothing(services, settings, env_for, populated):
-    holders, staff_id = populated
+    _, staff_id = populated
     key_file = settings.resolved_key_file
     old = MasterKey.load(key_file)
     derived_before = services.keys.derived_key("forensic-watermark")

@@ -51,7 +51,13 @@ def rotate_command(
     under the KMS's current key version.
     """
     from sottovoce.audit import OPERATOR
-    from sottovoce.crypto import EitherKey, MasterKey, pending_rotation_file, rotate_master_key, write_new_key
+    from sottovoce.crypto import (
+        EitherKey,
+        MasterKey,
+        pending_rotation_file,
+        rotate_master_key,
+        write_new_key,
+    )
 
     with domain_errors(), open_services() as services:
         settings = services.settings

@@ -14,8 +14,8 @@ from sottovoce.blobs import BlobStoreUnavailable, S3BlobStore
 from sottovoce.db.models import Recording
 from sottovoce.deletion import close_account, delete_recordings
 from sottovoce.errors import NotFound
-from sottovoce.recovery import remove_orphan_blobs
 from sottovoce.export import export_chunks
+from sottovoce.recovery import remove_orphan_blobs
 from tests.holders import add_task, new_holder, record
 
 

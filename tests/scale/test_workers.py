@@ -102,7 +102,7 @@ def test_concurrent_claims_never_share_a_job(services):
 
 
 def test_an_expired_lease_requeues_and_a_live_one_does_not(services):
-    live, dead = queue_jobs(services, 2)
+    queue_jobs(services, 2)
     a, b = claim_next(services, worker_id="alive"), claim_next(services, worker_id="dead")
     with services.sessions() as db:  # the dead worker stopped renewing a while ago
         db.execute(update(Job).where(Job.id == b.id).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
@@ -186,7 +186,7 @@ def test_kill_9_one_of_two_workers_mid_job_and_the_other_finishes_it_once(servic
     from sottovoce.accounts import get_device
 
     holder = new_holder(services)
-    lease = dict(job_lease_s=3, asr_workers=1)
+    lease = {"job_lease_s": 3, "asr_workers": 1}
     first = workers(settings, "--kinds", "transcribe", "--no-periodic", **lease)
     second = workers(settings, "--kinds", "transcribe", "--no-periodic", **lease)  # both idle, model loaded
     with services.sessions() as db:
