@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from sottovoce.accounts.deletion import CORE_PARTS
 from sottovoce.core.audit import AuditLog
-from sottovoce.core.blobs import LocalBlobStore
-from sottovoce.core.crypto import KeyRing, MasterKey
+from sottovoce.core.blobs import blob_store_from_settings
+from sottovoce.core.crypto import KeyRing, key_provider_from_settings
 from sottovoce.core.services import DeletionPart, JobHandler, Services
 from sottovoce.core.settings import Settings
 from sottovoce.db.engine import make_engine, make_sessionmaker
@@ -67,12 +67,15 @@ def open_services(settings: Settings, migrate: bool = True) -> Services:
         upgrade(engine)
     audit = AuditLog(settings.resolved_checkpoint_file, settings.resolved_signing_key_file,
                      settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
+    sessions = make_sessionmaker(engine)
     services = Services(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
-        keys=KeyRing(MasterKey.load_or_create(settings.resolved_key_file)),
-        blobs=LocalBlobStore(settings.resolved_blob_dir),
+        sessions=sessions,
+        # The master key comes from the configured provider (file, mounted secret, environment or a
+        # KMS plug-in); blobs go to a local folder or an S3-compatible store, by BLOB_URL.
+        keys=KeyRing(key_provider_from_settings(settings), sessions, reload=lambda: key_provider_from_settings(settings)),
+        blobs=blob_store_from_settings(settings),
         audit=audit,
         job_handlers=JOB_HANDLERS,
         deletion_parts=DELETION_PARTS,

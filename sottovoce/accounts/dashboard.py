@@ -26,7 +26,7 @@ from sottovoce.accounts.deletion import receipt_dict, receipts_of
 from sottovoce.accounts.retention import LABELS as RETENTION_LABELS
 from sottovoce.core.errors import InvalidInput, NotFound
 from sottovoce.core.services import Services
-from sottovoce.db.models import Account, AuditEvent, DeletionReceipt, Device, Recording, ReviewTask
+from sottovoce.db.models import Account, AuditEvent, DeletionReceipt, Device, Hypothesis, Recording, ReviewTask
 from sottovoce.recordings.store import get_recording, latest_hypothesis, open_hypothesis
 
 PER_PAGE = 50
@@ -83,9 +83,13 @@ def human_listens(db: Session, account_id: str, recording_ids: list[str]) -> dic
     return found
 
 
-def _recording_item(services: Services, db: Session, recording: Recording, device_name: str | None, listens: list[dict], words: bool) -> dict:
-    hypothesis = latest_hypothesis(db, recording.id)
-    opened = open_hypothesis(services, db, recording, hypothesis) if hypothesis else None
+_UNSET = object()
+
+
+def _recording_item(services: Services, db: Session, recording: Recording, device_name: str | None, listens: list[dict], words: bool,
+                    hypothesis: object = _UNSET) -> dict:
+    found = latest_hypothesis(db, recording.id) if hypothesis is _UNSET else hypothesis
+    opened = open_hypothesis(services, db, recording, found) if isinstance(found, Hypothesis) else None
     item = {
         "id": recording.id,
         "captured_at": recording.captured_at.isoformat(),
@@ -129,7 +133,11 @@ def recordings_page(services: Services, db: Session, account_id: str, page: int 
         .limit(per_page)
     ).all()
     listens = human_listens(db, account_id, [r.id for r, _ in rows])
-    items = [_recording_item(services, db, r, name, listens[r.id], words=False) for r, name in rows]
+    # The page's latest hypotheses in one query, not one per row (benchmarks/scale_bench.py).
+    latest: dict[str, Hypothesis] = {}
+    for h in db.scalars(select(Hypothesis).where(Hypothesis.recording_id.in_([r.id for r, _ in rows])).order_by(Hypothesis.created_at)):
+        latest[h.recording_id] = h
+    items = [_recording_item(services, db, r, name, listens[r.id], words=False, hypothesis=latest.get(r.id)) for r, name in rows]
     return Page(items, page, pages, total)
 
 

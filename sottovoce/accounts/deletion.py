@@ -200,8 +200,7 @@ def _delete_batch(services: Services, db: Session, receipt: DeletionReceipt, chu
     # Blobs go after the rows are deleted in this transaction but before it commits: if the commit
     # fails the rows come back pointing at missing blobs, and the still-pending receipt finishes
     # the job on the next run. The other order could leave blobs no row points to.
-    for r in rows:
-        services.blobs.delete(r.audio_blob_id)
+    services.blobs.delete_many([r.audio_blob_id for r in rows])  # one request per 1,000 on S3
     _add(counts, "audio_blobs", len(rows))
     receipt.counts = json.dumps(counts, sort_keys=True)
     if commit:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sottovoce.cli import accounts, audit, devices, interop, learn, recordings, retention, review, staff, trace
+from sottovoce.cli import accounts, audit, devices, interop, keys, learn, recordings, retention, review, staff, trace
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
 from sottovoce.core.errors import SottovoceError
@@ -26,6 +26,7 @@ app.command("trace")(trace.trace_command)
 app.add_typer(learn.app, name="learn")
 app.add_typer(retention.app, name="retention")
 app.add_typer(interop.app, name="import")
+app.add_typer(keys.app, name="keys")
 
 
 def _progress() -> Progress:
@@ -103,6 +104,7 @@ def _wait_for(services: Services, ids: list[str], progress_factory: Callable[[],
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker", help="Web only: jobs, sampler and sweeps run in `sottovoce worker` processes.")] = False,
 ) -> None:
     """Run the web server (device API, dashboards) with the background worker."""
     import uvicorn
@@ -111,11 +113,25 @@ def serve(
 
     with domain_errors(), open_services() as services:
         uvicorn.run(
-            create_app(services),
+            create_app(services, run_worker=not no_worker),
             host=host or services.settings.host,
             port=port or services.settings.port,
             access_log=False,  # request lines could carry ids into logs; errors are still logged
         )
+
+
+@app.command()
+def worker(
+    kinds: Annotated[str, typer.Option("--kinds", help="Comma-separated job kinds to run (e.g. transcribe); empty runs all.")] = "",
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs run at once (threads).")] = 1,
+    periodic: Annotated[bool, typer.Option("--periodic/--no-periodic", help="Also run the sampler and retention sweep "
+                                           "(one process at a time across the fleet, by PostgreSQL advisory lock).")] = True,
+) -> None:
+    """Run background jobs without the web server, until SIGTERM or Ctrl-C."""
+    from sottovoce.jobs.process import run_worker_process
+
+    with domain_errors(), open_services() as services:
+        run_worker_process(services, [k for k in kinds.split(",") if k.strip()], concurrency, periodic)
 
 
 @app.command()

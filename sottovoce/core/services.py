@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sottovoce.core.audit import AuditLog
-from sottovoce.core.blobs import LocalBlobStore
+from sottovoce.core.blobs import BlobStore
 from sottovoce.core.crypto import KeyRing
 from sottovoce.core.settings import Settings
 
@@ -44,7 +44,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     keys: KeyRing
-    blobs: LocalBlobStore
+    blobs: BlobStore
     audit: AuditLog
     job_handlers: Mapping[str, JobHandler]
     deletion_parts: Sequence[DeletionPart]

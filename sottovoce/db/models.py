@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, Connection, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sottovoce.db.types import UTCDateTime, new_id, utcnow
@@ -49,6 +49,20 @@ class AccountKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class SystemKey(Base):
+    """Instance-wide secrets, wrapped by the master key like account keys (rotation re-wraps them too).
+
+    ``derivation-root`` is what every derived key (TOTP sealing, watermarks, dataset split ...) comes
+    from, so replacing the master key does not change them.
+    """
+
+    __tablename__ = "system_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Device(Base):
     """A microphone that sends recordings with its own bearer token (stored as a SHA-256 hash)."""
 
@@ -87,7 +101,12 @@ class Recording(Base):
         back_populates="recording", cascade="all, delete-orphan", order_by="Hypothesis.created_at"
     )
 
-    __table_args__ = (Index("ix_recordings_account_captured", "account_id", "captured_at"),)
+    __table_args__ = (
+        Index("ix_recordings_account_captured", "account_id", "captured_at"),
+        # The sampler's per-account cap and daily budget count recent samples only.
+        Index("ix_recordings_sampled_at", "sampled_at", postgresql_where=text("sampled_at IS NOT NULL"),
+              sqlite_where=text("sampled_at IS NOT NULL")),
+    )
 
 
 class Hypothesis(Base):
@@ -110,9 +129,18 @@ class Hypothesis(Base):
 
     recording: Mapped[Recording] = relationship(back_populates="hypotheses")
 
+    __table_args__ = (
+        # The sampler's uncertainty order (review/sampler.py by_uncertainty) and its accidental-activation
+        # check; partial, so neither holds the rows the other reads.
+        Index("ix_hypotheses_confidence", "min_confidence", "mean_confidence", "id",
+              postgresql_where=text("word_count > 0"), sqlite_where=text("word_count > 0")),
+        Index("ix_hypotheses_empty", "recording_id", postgresql_where=text("word_count = 0"), sqlite_where=text("word_count = 0")),
+    )
+
 
 class Job(Base):
-    """Durable background work. A job left 'running' by a crash is re-queued at start (worker.py)."""
+    """Durable background work. A running job holds a lease its worker renews; an expired lease puts
+    the job back in the queue (worker.py), so a dead worker's jobs run again and a live one's never do."""
 
     __tablename__ = "jobs"
 
@@ -124,8 +152,21 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # who holds the lease (host:pid:n)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+    )
+
+
+@event.listens_for(Job, "after_insert")
+def _wake_workers(_mapper: object, connection: Connection, _job: object) -> None:
+    # PostgreSQL delivers NOTIFY at commit (never for a rolled-back job) and folds repeats in one
+    # transaction into one; idle `sottovoce worker` processes LISTEN on this channel (worker.py).
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("NOTIFY sottovoce_jobs")
 
 
 class StaffUser(Base):

@@ -1,5 +1,8 @@
-"""Start-up recovery after a crash: requeue interrupted jobs, finish interrupted deletions
+"""Start-up recovery after a crash: requeue jobs whose lease expired, finish interrupted deletions
 (deletion.py), remove blobs no row points to.
+
+Jobs are requeued by lease expiry only (worker.py): with several processes sharing one database, a
+process starting up cannot tell a dead worker's job from a live one's, but an expired lease can.
 
 A process killed between writing a sealed blob and committing its row leaves an unreferenced blob
 (ciphertext, but still data we promised not to keep). ``remove_orphan_blobs`` deletes such blobs
@@ -10,13 +13,12 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts.deletion import resume_pending_deletions
 from sottovoce.core.services import Services
-from sottovoce.db.engine import rowcount
-from sottovoce.db.models import Job, Recording, ReviewTask
+from sottovoce.db.models import Recording, ReviewTask
 
 # Every column that holds a blob id. A later table that stores blobs adds its column here.
 BLOB_COLUMNS = [Recording.audio_blob_id, ReviewTask.rendered_blob_id]
@@ -34,23 +36,17 @@ def remove_orphan_blobs(services: Services, grace_s: float) -> int:
     cutoff = time.time() - grace_s
     with services.sessions() as db:
         referenced = referenced_blob_ids(db)
-    removed = 0
-    for blob_id in list(services.blobs.ids()):
-        if blob_id in referenced:
-            continue
-        path = services.blobs._path(blob_id)
-        if path.exists() and path.stat().st_mtime <= cutoff:
-            services.blobs.delete(blob_id)
-            removed += 1
-    return removed
+    # The listing's age, not a second look at the object: works the same on a folder and on S3.
+    orphans = [b.blob_id for b in services.blobs.listing() if b.blob_id not in referenced and b.modified <= cutoff]
+    services.blobs.delete_many(orphans)
+    return len(orphans)
 
 
 def requeue_interrupted_jobs(services: Services) -> int:
-    """Jobs left 'running' by a dead process go back to the queue; jobs are idempotent."""
-    with services.sessions() as db:
-        result = db.execute(update(Job).where(Job.status == "running").values(status="queued"))
-        db.commit()
-        return rowcount(result) or 0
+    """Jobs whose worker stopped renewing their lease go back to the queue; jobs are idempotent."""
+    from sottovoce.jobs.worker import requeue_expired
+
+    return requeue_expired(services)
 
 
 def recover(services: Services) -> dict:

@@ -46,7 +46,9 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
                 db.commit()
         raise
     with services.sessions() as db:
-        recording = db.get(Recording, recording_id)
+        # Locked (PostgreSQL): a second run of this job after a lost lease waits here, then sees
+        # 'transcribed' and adds nothing; one hypothesis, whichever worker finishes first.
+        recording = db.get(Recording, recording_id, with_for_update=True)
         if recording is None or recording.status != "pending":
             return
         add_hypothesis(services, db, recording, transcript, source="local", version_id=version_id)

@@ -26,7 +26,6 @@ def purge_review_data(services: Services, db: Session, recording_ids: list[str])
     if task_ids:
         db.execute(delete(AudioTicket).where(AudioTicket.task_id.in_(task_ids)))
     counts["review_tasks"] = rowcount(db.execute(delete(ReviewTask).where(ReviewTask.recording_id.in_(recording_ids))))
-    for blob_id in rendered:
-        services.blobs.delete(blob_id)
+    services.blobs.delete_many(rendered)
     counts["rendered_clips"] = len(rendered)
     return counts

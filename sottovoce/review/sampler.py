@@ -13,10 +13,11 @@ often, and a daily global budget bounds the total.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Select, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sottovoce.core.audit import Actor
@@ -65,8 +66,8 @@ def flag_accidental(db: Session) -> int:
     return rowcount(result) or 0
 
 
-def candidates(db: Session) -> list[Candidate]:
-    query = (
+def _candidate_query() -> Select:
+    return (
         select(Recording.id, Recording.account_id, Hypothesis.min_confidence, Hypothesis.mean_confidence)
         .join(Hypothesis, Hypothesis.recording_id == Recording.id)
         .join(Account, Account.id == Recording.account_id)
@@ -78,7 +79,72 @@ def candidates(db: Session) -> list[Candidate]:
             Hypothesis.word_count > 0,
         )
     )
-    return [Candidate(r.id, r.account_id, r.min_confidence or 0.0, r.mean_confidence or 0.0) for r in db.execute(query)]
+
+
+def _candidate(row: Row) -> Candidate:
+    return Candidate(row.id, row.account_id, row.min_confidence or 0.0, row.mean_confidence or 0.0)
+
+
+def candidates(db: Session) -> list[Candidate]:
+    """Every candidate (small instances and tests; the sampler itself reads them in order, in pages)."""
+    return [_candidate(r) for r in db.execute(_candidate_query())]
+
+
+def by_uncertainty(db: Session, capped: Callable[[], set[str]] = set, page: int = 200) -> Iterator[Candidate]:
+    """Candidates, least confident first: no confidence at all, then lowest word confidence, mean
+    confidence breaking ties.
+
+    Read in pages along ix_hypotheses_confidence with a keyset (never OFFSET), so a million
+    candidates cost what the few hundred read cost: PostgreSQL stops the index walk at the LIMIT.
+    Each page leaves out the accounts ``capped()`` names at that moment, so one account with many
+    uncertain recordings is not walked past row by row.
+    """
+    without_capped = _excluding(capped)
+    unknown = or_(Hypothesis.min_confidence.is_(None), Hypothesis.mean_confidence.is_(None))
+    yield from [_candidate(r) for r in db.execute(without_capped(_candidate_query().where(unknown))).all()]
+    known = _candidate_query().where(Hypothesis.min_confidence.is_not(None), Hypothesis.mean_confidence.is_not(None)).order_by(
+        Hypothesis.min_confidence, Hypothesis.mean_confidence, Hypothesis.id
+    ).add_columns(Hypothesis.id.label("hypothesis_id"))
+    after = None
+    while True:
+        query = known if after is None else known.where(tuple_(Hypothesis.min_confidence, Hypothesis.mean_confidence, Hypothesis.id) > after)
+        rows = db.execute(without_capped(query).limit(page)).all()
+        yield from (_candidate(r) for r in rows)
+        if len(rows) < page:
+            return
+        last = rows[-1]
+        after = tuple_(last.min_confidence, last.mean_confidence, last.hypothesis_id)
+
+
+def in_random_order(db: Session, rng: random.Random, capped: Callable[[], set[str]] = set, page: int = 200) -> Iterator[Candidate]:
+    """Candidates in id order from a random starting id, wrapping round once.
+
+    Recording ids are random (new_id), so id order is a uniformly random permutation of the
+    recordings, independent of anything about them: a run of it from a random start is a uniform
+    random sample, unbiased for accuracy estimates, and costs a few index range reads instead of a
+    scan of every candidate.
+    """
+    without_capped = _excluding(capped)
+    start = f"{rng.getrandbits(128):032x}"
+    for part in (Recording.id >= start, Recording.id < start):
+        after = None
+        while True:
+            query = _candidate_query().where(part)
+            if after is not None:
+                query = query.where(Recording.id > after)
+            rows = db.execute(without_capped(query).order_by(Recording.id).limit(page)).all()
+            yield from (_candidate(r) for r in rows)
+            if len(rows) < page:
+                break
+            after = rows[-1].id
+
+
+def _excluding(capped: Callable[[], set[str]]) -> Callable[[Select], Select]:
+    def apply(query: Select) -> Select:
+        accounts = capped()
+        return query.where(Recording.account_id.not_in(accounts)) if accounts else query
+
+    return apply
 
 
 def _recent_counts(db: Session, since: datetime) -> tuple[dict[str, int], int]:
@@ -100,30 +166,30 @@ def sample(services: Services, db: Session, limit: int | None = None, rng: rando
     if limit is not None:
         budget = min(budget, limit)
 
-    pool = candidates(db)
-    by_uncertainty = sorted(pool, key=lambda c: c.uncertainty, reverse=True)
     chosen: list[tuple[Candidate, str]] = []
     taken: set[str] = set()
 
-    def take(candidate: Candidate, kind: str) -> bool:
-        if candidate.recording_id in taken:
-            return False
-        if per_account.get(candidate.account_id, 0) >= s.sampler_account_cap:
-            report.skipped_cap += 1
-            return False
+    def eligible(candidate: Candidate) -> bool:
+        return candidate.recording_id not in taken and per_account.get(candidate.account_id, 0) < s.sampler_account_cap
+
+    def take(candidate: Candidate, kind: str) -> None:
         per_account[candidate.account_id] = per_account.get(candidate.account_id, 0) + 1
         taken.add(candidate.recording_id)
         chosen.append((candidate, kind))
-        return True
 
-    while len(chosen) < budget and len(taken) < len(pool):
-        if rng.random() < s.sampler_random_share:
-            remaining = [c for c in pool if c.recording_id not in taken and per_account.get(c.account_id, 0) < s.sampler_account_cap]
-            if not remaining:
+    def capped() -> set[str]:
+        return {a for a, n in per_account.items() if n >= s.sampler_account_cap}
+
+    streams = {"uncertainty": by_uncertainty(db, capped), "random": in_random_order(db, rng, capped)}
+    while len(chosen) < budget:
+        kind = "random" if rng.random() < s.sampler_random_share else "uncertainty"
+        for candidate in streams[kind]:
+            if eligible(candidate):
+                take(candidate, kind)
                 break
-            take(rng.choice(remaining), "random")
-            continue
-        if not any(take(c, "uncertainty") for c in by_uncertainty if c.recording_id not in taken):
+            if candidate.recording_id not in taken:
+                report.skipped_cap += 1
+        else:
             break
 
     for candidate, kind in chosen:
@@ -138,7 +204,11 @@ def sample(services: Services, db: Session, limit: int | None = None, rng: rando
 
 
 def create_tasks(db: Session, recording_id: str, account_id: str, kind: str, priority: float, overlap: bool = False) -> list[ReviewTask]:
-    db.execute(update(Recording).where(Recording.id == recording_id).values(sampled_at=utcnow()))
+    # synchronize_session=False: the default walks every object in the session on each call (creating
+    # 100,000 tasks in one session did not finish in 8 minutes); no loaded Recording needs the value.
+    db.execute(
+        update(Recording).where(Recording.id == recording_id).values(sampled_at=utcnow()).execution_options(synchronize_session=False)
+    )
     group = new_id()
     tasks = [
         ReviewTask(id=new_id(), recording_id=recording_id, account_id=account_id, group_id=group, kind=kind, priority=priority)

@@ -248,7 +248,7 @@ def test_a_device_gets_at_most_its_cap_of_uploads_in_flight(services, live_serve
     assert sorted(statuses) == [202, 202]
 
 
-def test_pool_exhaustion_answers_503_with_retry_after(tmp_path, database_url, device_and_token):
+def test_pool_exhaustion_answers_503_with_retry_after(tmp_path, database_url):
     from sottovoce.core.settings import Settings
 
     settings = Settings(home=tmp_path / "small", database_url=database_url, asr_workers=0, db_pool_size=1, db_pool_timeout_s=0.3)
