@@ -6,21 +6,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.core.audit import OPERATOR
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from sottovoce.db.models import DatasetSnapshot
 
-app = typer.Typer(no_args_is_help=True, help="Corrections flow back into the recognizer.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Corrections flow back into the recognizer.")
 
 
 def _latest_snapshot(db: Session) -> DatasetSnapshot:
+    from sqlalchemy import select
+
     from sottovoce.core.errors import Conflict
     from sottovoce.db.models import DatasetSnapshot
 
@@ -33,6 +33,7 @@ def _latest_snapshot(db: Session) -> DatasetSnapshot:
 @app.command("dataset")
 def dataset_command(as_json: JsonOption = False) -> None:
     """Snapshot today's gold examples (training-consented, not deleted), split train/eval by account."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import dataset
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -45,6 +46,7 @@ def dataset_command(as_json: JsonOption = False) -> None:
 @app.command("adapt")
 def adapt_command(as_json: JsonOption = False) -> None:
     """Learn a candidate version (decoding bias and rewrites) from the latest snapshot's train split."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import loop, registry
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -57,6 +59,8 @@ def adapt_command(as_json: JsonOption = False) -> None:
 @app.command("evaluate")
 def evaluate_command(as_json: JsonOption = False) -> None:
     """Score the active and candidate versions on the eval split and the fixed general set."""
+    from sqlalchemy import select
+
     from sottovoce.db.models import ModelVersion
     from sottovoce.learning import loop, registry
 
@@ -71,6 +75,7 @@ def evaluate_command(as_json: JsonOption = False) -> None:
 @app.command("promote")
 def promote_command(version: Annotated[str, typer.Argument(help="Candidate name (e.g. v2) or id.")], as_json: JsonOption = False) -> None:
     """Activate a candidate if it improves the eval split and costs at most 1 point on the general set."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import registry
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -83,6 +88,8 @@ def promote_command(version: Annotated[str, typer.Argument(help="Candidate name 
 @app.command("versions")
 def versions_command(as_json: JsonOption = False) -> None:
     """List every model version with its status and metrics."""
+    from sqlalchemy import select
+
     from sottovoce.db.models import ModelVersion
     from sottovoce.learning import registry
 
@@ -94,6 +101,7 @@ def versions_command(as_json: JsonOption = False) -> None:
 @app.command("rebuild")
 def rebuild_command(as_json: JsonOption = False) -> None:
     """Refit versions marked needs_retrain (by a deletion) on a fresh snapshot without the deleted data."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import loop
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -111,6 +119,7 @@ def export_command(
     as_json: JsonOption = False,
 ) -> None:
     """Export training-consented gold examples with audio, recorded and tracked for later deletions."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning.export import export
 
     with domain_errors(), open_services() as services, services.sessions() as db:

@@ -9,7 +9,6 @@ import typer
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail
-from sottovoce.core.audit import OPERATOR
 
 
 def trace_command(
@@ -17,6 +16,7 @@ def trace_command(
     as_json: JsonOption = False,
 ) -> None:
     """Look for a reviewer's watermark in a leaked clip; prints the reviewer, task and confidence, or no match."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.forensics.tracing import trace_file
 
     try:
