@@ -106,4 +106,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        # Starlette's detail repeats the title ("Not Found"); say something a reader can act on.
+        message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
+        return error_response(request, exc.status_code, code, message)

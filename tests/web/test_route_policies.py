@@ -20,6 +20,7 @@ STAFF = set(ROLES)
 EXPECTED = {
     ("GET", "/"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
+    ("GET", "/favicon.ico"): EVERYONE,
     ("GET", "/staff/login"): EVERYONE,
     ("POST", "/staff/login"): EVERYONE,
     ("POST", "/api/v1/recordings"): {DEVICE},
