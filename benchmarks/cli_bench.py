@@ -24,7 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-CLIP = Path(__file__).resolve().parents[1] / "sottovoce" / "demo" / "clips" / "lock-the-front-door.wav"
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = ROOT / "sottovoce" / "demo" / "clips" / "lock-the-front-door.wav"
+sys.path.insert(0, str(ROOT))  # measure this checkout's code, in-process and in the children alike
 
 
 def prepare(home: Path) -> str:
@@ -48,12 +50,14 @@ def prepare(home: Path) -> str:
 
 
 def time_command(args: list[str], env: dict[str, str], runs: int) -> dict[str, float]:
-    subprocess.run(args, env=env, capture_output=True, check=True)  # warm-up: bytecode caches, page cache
+    warm = subprocess.run(args, env=env, capture_output=True, text=True, cwd=ROOT)  # warm-up: bytecode caches, page cache
+    if warm.returncode != 0:
+        raise SystemExit(f"{' '.join(args[2:])} failed: {warm.stderr.strip()}")
     walls, cpus = [], []
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        subprocess.run(args, env=env, capture_output=True, check=True)
+        subprocess.run(args, env=env, capture_output=True, check=True, cwd=ROOT)
         walls.append(time.perf_counter() - t)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
