@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sottovoce.accounts import consent
+from sottovoce.accounts import consent, voice
 from sottovoce.accounts.deletion import receipt_dict, receipts_of
 from sottovoce.accounts.retention import LABELS as RETENTION_LABELS
 from sottovoce.core.errors import InvalidInput, NotFound
@@ -50,6 +50,7 @@ def account_summary(account: Account) -> dict:
             for purpose, column in consent.COLUMNS.items()
         },
         "retention": {"value": account.retention, "label": RETENTION_LABELS.get(account.retention, account.retention), "choices": RETENTION_LABELS},
+        "keep_voice": {"value": account.keep_voice, "choices": voice.CHOICES},
     }
 
 
@@ -97,7 +98,7 @@ def _recording_item(services: Services, db: Session, recording: Recording, devic
         "transcript": opened["text"] if opened else None,
         "reviewed_by_a_person": bool(listens),
         "human_listens": listens,
-        "audio_url": f"/api/v1/me/recordings/{recording.id}/audio",
+        "audio_url": f"/api/v1/me/recordings/{recording.id}/audio" if recording.audio_kept else None,
     }
     if words:
         item["hypothesis"] = opened

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sottovoce.accounts.voice import apply_after_transcription
 from sottovoce.core.services import Services
 from sottovoce.db.enums import RecordingStatus
 from sottovoce.db.models import Recording
@@ -33,3 +34,4 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
         add_hypothesis(services, db, recording, transcript, source="local", version_id=version_id)
         recording.status = RecordingStatus.TRANSCRIBED
         db.commit()
+        apply_after_transcription(services, db, recording_id)  # "don't keep my voice"
