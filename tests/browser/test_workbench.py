@@ -93,6 +93,10 @@ def test_consent_withdrawal_revokes_the_open_task_in_the_browser(live_server, pa
     assert page.is_visible("#withdrawn")
     assert page.evaluate("document.getElementById('submit').disabled")
     shot(page, "workbench-withdrawn")
+    # The withdrawn clip offers the next one, focused: Enter moves on.
+    wait_for_focus(page, "#next-after-withdrawn")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/staff/review/tasks/{two_tasks[1]}")
 
 
 def test_task_page_has_a_heading_a_play_pause_button_and_layout_independent_shortcuts(live_server, page, make_staff, two_tasks):

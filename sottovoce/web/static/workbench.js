@@ -162,6 +162,10 @@
     document.getElementById("withdrawn").hidden = false;
     task.dataset.state = "withdrawn";
     for (const el of task.querySelectorAll("input, button")) el.disabled = true;
+    const next = document.getElementById("next-after-withdrawn");  // the one way on: the next clip
+    next.disabled = false;
+    for (const el of next.form.querySelectorAll("input")) el.disabled = false;
+    next.focus();
   }
 
   async function watch() {
