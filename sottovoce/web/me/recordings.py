@@ -12,6 +12,7 @@ from sottovoce.core.errors import InvalidInput
 from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording
 from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.errors import wants_html
 from sottovoce.web.me import render
 from sottovoce.web.me.home import dashboard_context
 from sottovoce.web.policies import AccountPrincipal, account_holder
@@ -69,6 +70,8 @@ def delete_many(
         try:
             ids = view.selected_ids(db, account_id, start, end, everything=False, labels=("start", "end"))
         except InvalidInput as exc:  # a form error on the dashboard, next to the dates, not a bare error page
+            if not wants_html(request):
+                raise
             friendly = "Choose a date to delete from, a date to delete up to (included), or both." if not (start.strip() or end.strip()) else exc.message
             context = dashboard_context(services, db, holder, range_error=friendly, range_start=start, range_end=end)
             return render(request, "dashboard.html", holder, context, status=422)
