@@ -80,3 +80,26 @@ def test_staff_sign_in_admin_and_404(live_server, browser, make_staff, width):
         check(page, "admin-staff", width)
     finally:
         context.close()
+
+
+def sign_in_page(page, base: str, staff) -> None:
+    page.goto(base + "/staff/login")
+    page.fill("input[name=name]", staff.user.name)
+    page.fill("input[name=password]", staff.password)
+    page.fill("input[name=code]", staff.code())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/staff/")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_officer_and_supervisor_pages(live_server, browser, make_staff, width):
+    for role, paths in (("privacy_officer", ("/staff/audit", "/staff/privacy/alerts", "/staff/privacy/reid")), ("supervisor", ("/staff/supervise",))):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        try:
+            sign_in_page(page, live_server, make_staff(role))
+            for path in paths:
+                page.goto(live_server + path)
+                check(page, path.strip("/").replace("/", "-"), width)
+        finally:
+            context.close()
