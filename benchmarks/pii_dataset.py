@@ -24,12 +24,13 @@ Every word carries one label: an entity name, ``O`` or ``IGNORE``.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-SLURP_DIR = Path("/work/shared/corpus/slurp-text/dataset/slurp")
+SLURP_DIR = Path(os.environ.get("BENCH_CORPUS_DIR", "/work/shared/corpus")) / "slurp-text" / "dataset" / "slurp"
 SLURP_PII = {"person": "PERSON", "email_address": "EMAIL"}
 SLURP_DONT_CARE = {"artist_name", "audiobook_author"}
 IGNORE = "IGNORE"

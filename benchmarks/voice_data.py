@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import subprocess
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 SR = 16000
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(os.environ.get("BENCH_CORPUS_DIR", "/work/shared/corpus"))  # where the corpora were unpacked
 FSDD_DIR = CORPUS / "fsdd" / "recordings"
 STP_DIR = CORPUS / "speech-to-phrase-en" / "tests" / "wav" / "en"
 SLURP_DIR = CORPUS / "slurp-text" / "dataset" / "slurp"

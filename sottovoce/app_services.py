@@ -24,7 +24,7 @@ from sottovoce.core.services import DeletionPart, JobHandler, Services
 from sottovoce.core.settings import Settings
 from sottovoce.db.engine import make_engine, make_sessionmaker
 from sottovoce.db.enums import JobKind
-from sottovoce.db.migrate import upgrade
+from sottovoce.db.migrate import upgrade_if_needed
 from sottovoce.jobs import review as review_jobs
 from sottovoce.jobs import transcribe
 from sottovoce.learning.deletion_parts import LEARNING_PARTS
@@ -64,7 +64,7 @@ def open_services(settings: Settings, migrate: bool = True) -> Services:
     settings.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine = make_engine(settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s)
     if migrate:
-        upgrade(engine)
+        upgrade_if_needed(engine)
     audit = AuditLog(settings.resolved_checkpoint_file, settings.resolved_signing_key_file,
                      settings.audit_checkpoint_every, settings.audit_checkpoint_minutes)
     sessions = make_sessionmaker(engine)

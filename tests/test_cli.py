@@ -63,5 +63,5 @@ def test_ingest_of_several_files_reports_each(settings, env_for, tmp_path):
     bad.write_bytes(b"RIFF")
     result = run(env, "ingest", str(DEMO_CLIPS / "lock-the-front-door.wav"), str(bad), "--device", device, "--json", check=False)
     assert result.returncode == 1
-    assert [r["status"] for r in json.loads(result.stdout)] == ["pending"]
+    assert [r["status"] for r in json.loads(result.stdout)] == ["pending", "failed"]
     assert "bad.wav" in result.stderr

@@ -24,3 +24,12 @@ def test_every_revision_downgrades_and_upgrades(services):
     assert set(inspect(services.engine).get_table_names()) <= {"alembic_version"}
     upgrade(services.engine)
     assert {"accounts", "recordings", "hypotheses"} <= set(inspect(services.engine).get_table_names())
+
+
+def test_script_heads_read_without_alembic_match_alembic():
+    """The fast start-up check (migrate.upgrade_if_needed) must agree with Alembic on the head."""
+    from alembic.script import ScriptDirectory
+
+    from sottovoce.db.migrate import MIGRATIONS, script_heads
+
+    assert script_heads() == set(ScriptDirectory(str(MIGRATIONS)).get_heads())

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sottovoce.accounts import consent
+from sottovoce.accounts import consent, voice
 from sottovoce.accounts.deletion import receipt_dict, receipts_of
 from sottovoce.accounts.retention import LABELS as RETENTION_LABELS
 from sottovoce.core.errors import InvalidInput, NotFound
@@ -50,6 +50,7 @@ def account_summary(account: Account) -> dict:
             for purpose, column in consent.COLUMNS.items()
         },
         "retention": {"value": account.retention, "label": RETENTION_LABELS.get(account.retention, account.retention), "choices": RETENTION_LABELS},
+        "keep_voice": {"value": account.keep_voice, "choices": voice.CHOICES},
     }
 
 
@@ -101,7 +102,7 @@ def _recording_item(services: Services, db: Session, recording: Recording, devic
         "transcript": opened["text"] if opened else None,
         "reviewed_by_a_person": bool(listens),
         "human_listens": listens,
-        "audio_url": f"/api/v1/me/recordings/{recording.id}/audio",
+        "audio_url": f"/api/v1/me/recordings/{recording.id}/audio" if recording.audio_kept else None,
     }
     if words:
         item["hypothesis"] = opened
@@ -148,15 +149,44 @@ def recording_detail(services: Services, db: Session, account_id: str, recording
     return _recording_item(services, db, recording, device_name, listens, words=True)
 
 
+# What a receipt's counts mean, in the holder's words (the API keeps the internal keys).
+PLAIN = {
+    "recordings": ("recording", "recordings"),
+    "hypotheses": ("automatic transcript", "automatic transcripts"),
+    "annotations": ("reviewer correction", "reviewer corrections"),
+    "adjudications": ("supervisor decision", "supervisor decisions"),
+    "review_tasks": ("place in the review queue", "places in the review queue"),
+    "rendered_clips": ("disguised copy prepared for review", "disguised copies prepared for review"),
+    "gold_references": ("reference transcript", "reference transcripts"),
+    "jobs": ("pending processing step", "pending processing steps"),
+    "training_examples": ("training example", "training examples"),
+    "model_versions_marked_needs_retrain": ("recognizer version to be retrained without your data", "recognizer versions to be retrained without your data"),
+    "exports_containing": ("training export that will drop your data", "training exports that will drop your data"),
+    "data_keys": ("encryption key destroyed", "encryption keys destroyed"),
+    "sessions": ("signed-in session ended", "signed-in sessions ended"),
+}
+
+
+def plain_counts(counts: dict[str, int]) -> list[str]:
+    """"3 recordings", "1 automatic transcript", ...: non-zero counts only, recordings first."""
+    order = list(PLAIN)
+    kinds = sorted((k for k, n in counts.items() if n), key=lambda k: (order.index(k) if k in PLAIN else len(order), k))
+    return [f"{counts[k]} {PLAIN.get(k, (k.replace('_', ' '),) * 2)[0 if counts[k] == 1 else 1]}" for k in kinds]
+
+
+def _with_plain(receipt: dict) -> dict:
+    return {**receipt, "removed": plain_counts(receipt["counts"])}
+
+
 def receipts(db: Session, account_id: str) -> list[dict]:
-    return [receipt_dict(r) for r in receipts_of(db, account_id)]
+    return [_with_plain(receipt_dict(r)) for r in receipts_of(db, account_id)]
 
 
 def receipt(db: Session, account_id: str, receipt_id: str) -> dict:
     row = db.scalar(select(DeletionReceipt).where(DeletionReceipt.id == receipt_id, DeletionReceipt.account_id == account_id))
     if row is None:
         raise NotFound("receipt")
-    return receipt_dict(row)
+    return _with_plain(receipt_dict(row))
 
 
 # -- choosing recordings to delete ---------------------------------------------------------------

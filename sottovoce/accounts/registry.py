@@ -45,12 +45,25 @@ def get_account(db: Session, account_id: str) -> Account:
     return account
 
 
+def find_account(db: Session, ident: str) -> Account:
+    """An account by id or by name (operators know the name)."""
+    account = db.get(Account, ident) or db.scalar(select(Account).where(Account.name == ident))
+    if account is None:
+        raise NotFound("account")
+    return account
+
+
 def add_device(db: Session, account_id: str, serial: str, name: str = "") -> tuple[Device, str]:
-    """Create a device and return it with its bearer token (shown once, never stored)."""
+    """Create a device and return it with its bearer token (shown once, never stored).
+
+    A serial identifies one physical microphone: a second active device with the same serial is
+    refused (a revoked one may be re-registered)."""
     get_account(db, account_id)
     serial = serial.strip()
     if not serial or len(serial) > 200:
         raise InvalidInput("device serial must be 1 to 200 characters")
+    if db.scalar(select(Device.id).where(Device.serial == serial, Device.revoked_at.is_(None))):
+        raise Conflict("a device with that serial is already registered (revoke it first)")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     device = Device(account_id=account_id, serial=serial, name=name.strip() or "device", token_hash=hash_token(token))
     db.add(device)

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.core.audit import verify
-from sottovoce.db.models import AuditEvent
 
-app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="The hash-chained audit log.")
 
 
 @app.command("verify")
 def verify_command(as_json: JsonOption = False) -> None:
     """Recompute the chain and check signed checkpoints; exit 1 if anything was tampered with."""
+    from sottovoce.core.audit import verify
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         result = verify(db, services.audit.checkpoint_file, services.audit.public_key_pem())
     emit(
@@ -31,6 +30,10 @@ def verify_command(as_json: JsonOption = False) -> None:
 @app.command("tail")
 def tail(n: Annotated[int, typer.Option("-n", help="How many events.", min=1)] = 20, as_json: JsonOption = False) -> None:
     """Show the most recent events, oldest first."""
+    from sqlalchemy import select
+
+    from sottovoce.db.models import AuditEvent
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         events = list(reversed(db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(n)).all()))
         rows = [{"seq": e.seq, "at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "subject": e.subject, "details": e.details} for e in events]

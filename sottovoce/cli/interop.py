@@ -9,7 +9,6 @@ import typer
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.core.audit import OPERATOR
 
 app = typer.Typer(no_args_is_help=True, help="Import from other review tools.")
 
@@ -31,6 +30,7 @@ def labelstudio(
 
     Every task is checked before anything is written; a bad export changes nothing.
     """
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.interop.labelstudio_import import import_export, read_map
 
     with domain_errors(), open_services() as services, services.sessions() as db:

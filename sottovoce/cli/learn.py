@@ -6,21 +6,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.core.audit import OPERATOR
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from sottovoce.db.models import DatasetSnapshot
 
-app = typer.Typer(no_args_is_help=True, help="Corrections flow back into the recognizer.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Corrections flow back into the recognizer.")
 
 
 def _latest_snapshot(db: Session) -> DatasetSnapshot:
+    from sqlalchemy import select
+
     from sottovoce.core.errors import Conflict
     from sottovoce.db.models import DatasetSnapshot
 
@@ -33,6 +33,7 @@ def _latest_snapshot(db: Session) -> DatasetSnapshot:
 @app.command("dataset")
 def dataset_command(as_json: JsonOption = False) -> None:
     """Snapshot today's gold examples (training-consented, not deleted), split train/eval by account."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import dataset
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -46,6 +47,7 @@ def dataset_command(as_json: JsonOption = False) -> None:
 def adapt_command(as_json: JsonOption = False) -> None:
     """Learn a candidate version (decoding bias and rewrites) from the latest snapshot's train split."""
     from sottovoce.cli.progress import progress_bar
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import loop, registry
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -70,6 +72,8 @@ def evaluate_command(
     """Score versions on the eval split and the packaged guard set (WER with 95% intervals).
 
     Default: the active version (also when a deletion stripped it) and the candidates."""
+    from sqlalchemy import select
+
     from sottovoce.cli.progress import progress_bar
     from sottovoce.db.models import ModelVersion
     from sottovoce.learning import loop, registry
@@ -103,6 +107,8 @@ def evaluate_command(
 @app.command("promote")
 def promote_command(version: Annotated[str, typer.Argument(help="Candidate name (e.g. v2) or id.")], as_json: JsonOption = False) -> None:
     """Activate a candidate if it improves the eval split and is not worse on the guard set beyond its interval."""
+    """Activate a candidate if it improves the eval split and costs at most 1 point on the general set."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import registry
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -118,6 +124,7 @@ def rollback_command(
     as_json: JsonOption = False,
 ) -> None:
     """Re-activate an earlier version; refused unless it passes the gates (see docs/learning.md)."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import registry
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -130,6 +137,8 @@ def rollback_command(
 @app.command("versions")
 def versions_command(as_json: JsonOption = False) -> None:
     """List every model version with its status and validation, eval and guard figures (95% intervals)."""
+    from sqlalchemy import select
+
     from sottovoce.db.models import ModelVersion
     from sottovoce.learning import registry
 
@@ -152,6 +161,7 @@ def versions_command(as_json: JsonOption = False) -> None:
 @app.command("rebuild")
 def rebuild_command(as_json: JsonOption = False) -> None:
     """Refit versions marked needs_retrain (by a deletion) on a fresh snapshot without the deleted data."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning import loop
 
     with domain_errors(), open_services() as services, services.sessions() as db:
@@ -169,6 +179,7 @@ def export_command(
     as_json: JsonOption = False,
 ) -> None:
     """Export training-consented gold examples with audio, recorded and tracked for later deletions."""
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.learning.export import export
 
     with domain_errors(), open_services() as services, services.sessions() as db:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sottovoce.cli import accounts, audit, devices, interop, keys, learn, recordings, retention, review, staff, trace
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail, stderr_is_tty
 from sottovoce.core.errors import SottovoceError
-from sottovoce.core.services import Services
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Privacy-first human review of speech recognition.")
+if TYPE_CHECKING:  # the CLI's modules import nothing heavy until a command runs (cli_bench.py)
+    from rich.progress import Progress
+    from sqlalchemy.orm import Session
+
+    from sottovoce.core.services import Services
+    from sottovoce.db.models import Recording
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False, pretty_exceptions_enable=False, help="Privacy-first human review of speech recognition.")
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(devices.app, name="devices")
 app.add_typer(recordings.app, name="recordings")
@@ -30,6 +35,8 @@ app.add_typer(keys.app, name="keys")
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         transient=True, disable=not stderr_is_tty(),
@@ -41,7 +48,7 @@ def init(as_json: JsonOption = False) -> None:
     """Create the data folder, master key and database (safe to run again)."""
     from sottovoce.jobs.recovery import recover
 
-    with domain_errors(), open_services() as services:
+    with domain_errors(), open_services(create=True) as services:
         report = {"home": str(services.settings.home.resolve()), **recover(services)}
     emit(report, as_json, lambda r: f"sottovoce is ready in {r['home']}")
 
@@ -53,40 +60,54 @@ def ingest(
     wait: Annotated[bool, typer.Option("--wait", help="Block until every recording is transcribed.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Store recordings as if DEVICE had sent them; recognition runs in the background."""
+    """Store recordings as if DEVICE had sent them; recognition runs in the background.
+
+    Every file gets a line (or a JSON object): stored ones with their id and status, failed ones
+    with the reason. The exit code is 1 when any file failed, after the complete report."""
     from sottovoce.accounts.registry import get_device
     from sottovoce.recordings.ingest import commit_ingest
     from sottovoce.recordings.ingest import ingest as ingest_one
     from sottovoce.recordings.metadata import IngestMetadata
 
-    results, failures = [], 0
+    def store(db: Session, data: bytes) -> Recording:
+        recording = ingest_one(services, db, get_device(db, device), data, IngestMetadata())
+        commit_ingest(services, db, recording)
+        return recording
+
+    results: list[dict[str, Any]] = []
     with domain_errors(), open_services() as services:
         with services.sessions() as db:
             get_device(db, device)
         with _progress() as progress:
             task = progress.add_task("ingesting", total=len(files))
             for path in files:
-                try:
-                    data = path.read_bytes()
-                except OSError as exc:
-                    typer.echo(f"error: {path}: cannot read ({exc.strerror})", err=True)
-                    failures += 1
-                    progress.advance(task)
-                    continue
-                with services.sessions() as db:
-                    try:
-                        recording = ingest_one(services, db, get_device(db, device), data, IngestMetadata())
-                        commit_ingest(services, db, recording)
-                        results.append({"id": recording.id, "status": recording.status})
-                    except SottovoceError as exc:
-                        typer.echo(f"error: {path}: {exc.message}", err=True)
-                        failures += 1
+                results.append(_ingest_file(services, path, store))
                 progress.advance(task)
-        if wait and results:
-            results = _wait_for(services, [r["id"] for r in results], _progress)
-    emit(results, as_json, lambda rs: "\n".join(f"{r['id']}  {r['status']}" for r in rs))
+        stored = [r for r in results if "id" in r]
+        if wait and stored:
+            statuses = {r["id"]: r["status"] for r in _wait_for(services, [r["id"] for r in stored], _progress)}
+            for r in stored:
+                r["status"] = statuses[r["id"]]
+    failures = [r for r in results if "error" in r]
+    for r in failures:
+        typer.echo(f"error: {r['file']}: {r['error']}", err=True)
+    emit(results, as_json, lambda rs: "\n".join(f"{r['id']}  {r['status']}  {r['file']}" for r in rs if "id" in r))
     if failures:
         raise typer.Exit(1)
+
+
+def _ingest_file(services: Services, path: Path, store: Callable[[Session, bytes], Recording]) -> dict[str, Any]:
+    """One file's outcome: {"file", "id", "status"} when stored, {"file", "error"} when not."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return {"file": str(path), "status": "failed", "error": f"cannot read ({exc.strerror})"}
+    with services.sessions() as db:
+        try:
+            recording = store(db, data)
+        except SottovoceError as exc:
+            return {"file": str(path), "status": "failed", "error": exc.message}
+        return {"file": str(path), "id": recording.id, "status": recording.status}
 
 
 def _wait_for(services: Services, ids: list[str], progress_factory: Callable[[], Progress]) -> list[dict[str, Any]]:
@@ -111,7 +132,7 @@ def serve(
 
     from sottovoce.web.app import create_app
 
-    with domain_errors(), open_services() as services:
+    with domain_errors(), open_services(create=True) as services:
         uvicorn.run(
             create_app(services, run_worker=not no_worker),
             host=host or services.settings.host,

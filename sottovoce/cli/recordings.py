@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from sottovoce.accounts.deletion import delete_recordings, scrub_now
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.core.audit import OPERATOR
-from sottovoce.recordings.store import describe, get_recording
 
-app = typer.Typer(no_args_is_help=True, help="Stored recordings.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Stored recordings.")
 
 
-def _human(d: dict) -> str:
+def _human(d: dict[str, Any]) -> str:
     lines = [f"{d['id']}  {d['status']}  {d['duration_s']} s  captured {d['captured_at']}"]
     if d["hypothesis"]:
         lines.append("  " + " ".join(f"{w['word']}({w['confidence']:.2f})" for w in d["hypothesis"]["words"]))
@@ -28,6 +25,9 @@ def _human(d: dict) -> str:
 @app.command("show")
 def show(recording_id: Annotated[str, typer.Argument(help="Recording id.")], as_json: JsonOption = False) -> None:
     """Show a recording's status and transcript (decrypted in memory)."""
+    from sottovoce.core.audit import OPERATOR
+    from sottovoce.recordings.store import describe, get_recording
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         recording = get_recording(db, recording_id)
         # A transcript read by staff is audited first; if the event cannot be written, nothing is shown.
@@ -35,9 +35,38 @@ def show(recording_id: Annotated[str, typer.Argument(help="Recording id.")], as_
         emit(describe(services, db, recording), as_json, _human)
 
 
+@app.command("list")
+def list_recordings(
+    account: Annotated[str | None, typer.Option("--account", help="Only this account's recordings (name or id).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Most recent N.", min=1)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List recordings, newest first: id, account, status, duration. No transcript (see `show`)."""
+    from sqlalchemy import select
+
+    from sottovoce.accounts.registry import find_account
+    from sottovoce.db.models import Account, Recording
+
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        query = select(Recording, Account.name).join(Account, Account.id == Recording.account_id)
+        if account:
+            query = query.where(Recording.account_id == find_account(db, account).id)
+        rows = [
+            {"id": r.id, "account": owner, "status": r.status, "duration_s": round(r.duration_s, 2),
+             "captured_at": r.captured_at.isoformat(), "likely_accidental": r.likely_accidental}
+            for r, owner in db.execute(query.order_by(Recording.captured_at.desc()).limit(limit)).all()
+        ]
+    emit(rows, as_json, lambda rs: "\n".join(
+        f"{r['id']}  {r['account']:16} {r['status']:12} {r['duration_s']:>6} s  {r['captured_at']}" for r in rs) or "no recordings")
+
+
 @app.command("delete")
 def delete(recording_id: Annotated[str, typer.Argument(help="Recording id.")], as_json: JsonOption = False) -> None:
     """Delete a recording and everything derived from it (the one cascade); prints the receipt."""
+    from sottovoce.accounts.deletion import delete_recordings, scrub_now
+    from sottovoce.core.audit import OPERATOR
+    from sottovoce.recordings.store import get_recording
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         recording = get_recording(db, recording_id)
         receipt = delete_recordings(services, db, recording.account_id, [recording.id], OPERATOR, "cli")
@@ -45,7 +74,7 @@ def delete(recording_id: Annotated[str, typer.Argument(help="Recording id.")], a
         emit(receipt, as_json, _receipt_line)
 
 
-def _receipt_line(receipt: dict) -> str:
+def _receipt_line(receipt: dict[str, Any]) -> str:
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(receipt["counts"].items()) if n)
     return f"receipt {receipt['id']}: {counts or 'nothing'}"
 
@@ -59,8 +88,8 @@ def retranscribe(
     as_json: JsonOption = False,
 ) -> None:
     """Transcribe stored recordings again, as background jobs (consent checked when queued and when run)."""
-
     from sottovoce.cli.progress import progress_bar
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.db.models import Job
     from sottovoce.jobs.transcribe import RETRANSCRIBE, queue_retranscriptions
     from sottovoce.jobs.worker import drain

@@ -7,7 +7,7 @@ import typer
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
 
-app = typer.Typer(no_args_is_help=True, help="Retention: delete recordings past their account's retention.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Retention: delete recordings past their account's retention.")
 
 
 @app.command("sweep")

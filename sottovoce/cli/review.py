@@ -9,7 +9,7 @@ import typer
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
 
-app = typer.Typer(no_args_is_help=True, help="Human review: sampling and gold clips.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Human review: sampling and gold clips.")
 
 
 @app.command("sample")

@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit
-from sottovoce.core.audit import OPERATOR
-from sottovoce.db.models import StaffUser
 from sottovoce.staff.roles import ROLES
-from sottovoce.staff.users import create_staff, disable_staff
 
-app = typer.Typer(no_args_is_help=True, help="Staff members: reviewers, supervisors, privacy officers, admins.")
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Staff members: reviewers, supervisors, privacy officers, admins.")
 
 
 @app.command("add")
@@ -24,6 +20,9 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Create a staff member; prints a one-time password and the TOTP provisioning URI once."""
+    from sottovoce.core.audit import OPERATOR
+    from sottovoce.staff.users import create_staff
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         new = create_staff(services, db, OPERATOR, name, role)
         db.commit()
@@ -34,6 +33,9 @@ def add(
 @app.command("disable")
 def disable(name: Annotated[str, typer.Argument(help="Sign-in name.")], as_json: JsonOption = False) -> None:
     """Disable a staff member and end all of their sessions."""
+    from sottovoce.core.audit import OPERATOR
+    from sottovoce.staff.users import disable_staff
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         user = disable_staff(services, db, OPERATOR, name)
         db.commit()
@@ -43,6 +45,10 @@ def disable(name: Annotated[str, typer.Argument(help="Sign-in name.")], as_json:
 @app.command("list")
 def list_staff(as_json: JsonOption = False) -> None:
     """List staff members and their state."""
+    from sqlalchemy import select
+
+    from sottovoce.db.models import StaffUser
+
     with domain_errors(), open_services() as services, services.sessions() as db:
         rows = [
             {"name": u.name, "role": u.role, "disabled": u.disabled_at is not None}

@@ -9,7 +9,6 @@ import typer
 
 from sottovoce.cli.context import open_services
 from sottovoce.cli.output import JsonOption, domain_errors, emit, fail
-from sottovoce.core.audit import OPERATOR
 from sottovoce.core.errors import SottovoceError
 
 
@@ -56,6 +55,7 @@ def trace_command(
 
 
 def _trace(leaked_file: Path) -> dict:
+    from sottovoce.core.audit import OPERATOR
     from sottovoce.forensics.tracing import trace_file
 
     data = leaked_file.read_bytes()

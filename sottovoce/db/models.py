@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, Connection, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, event, text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sottovoce.db.types import UTCDateTime, new_id, utcnow
@@ -34,6 +35,8 @@ class Account(Base):
     consent_human_review: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_training: Mapped[bool] = mapped_column(Boolean, default=False)
     retention: Mapped[str] = mapped_column(String(16), default="18m")
+    # "Don't keep my voice" (accounts/voice.py): keep | text_only (audio deleted once transcribed) | nothing
+    keep_voice: Mapped[str] = mapped_column(String(16), default="keep", server_default="keep")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     devices: Mapped[list[Device]] = relationship(back_populates="account", cascade="all, delete-orphan")
@@ -96,6 +99,8 @@ class Recording(Base):
     sampled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # No speech found (VAD) or an empty hypothesis: never sampled; the retention policy may delete it.
     likely_accidental: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False once the audio was deleted by the holder's "text only" choice (the row keeps the text).
+    audio_kept: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
     hypotheses: Mapped[list[Hypothesis]] = relationship(
         back_populates="recording", cascade="all, delete-orphan", order_by="Hypothesis.created_at"

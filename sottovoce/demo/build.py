@@ -80,7 +80,21 @@ def load_demo_data(services: Services) -> DemoInfo:
     return info
 
 
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    """Refuse before wiping anything when the port is taken (a demo already serving keeps its data)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: only a listener makes it fail
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise FileExistsError(f"port {port} is already in use (is a demo already running?); stop it or choose --port") from None
+
+
 def build_demo(home: Path, port: int = 8000, serve: bool = True) -> DemoInfo:
+    if serve:
+        check_port_free(port)
     _fresh_home(home)
     settings = Settings(home=home, database_url="", port=port)
     services = open_services(settings)

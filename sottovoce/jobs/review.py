@@ -7,7 +7,6 @@ from sqlalchemy import select
 from sottovoce.core.services import Services
 from sottovoce.db.enums import JobKind, TaskStatus
 from sottovoce.db.models import Job, ReviewTask
-from sottovoce.review.render import render_task
 from sottovoce.review.sampler import sample
 
 RENDER = JobKind.RENDER
@@ -26,6 +25,10 @@ def sample_and_queue_renders(services: Services, limit: int | None = None) -> di
 
 
 def render_queued_task(services: Services, task_id: str) -> None:
+    # Rendering's imports (audio decoding, voice transform, de-identification) load on first use,
+    # so opening Services for a CLI command does not pay for them.
+    from sottovoce.review.render import render_task
+
     with services.sessions() as db:
         task = db.get(ReviewTask, task_id)
         if task is None or task.status not in (TaskStatus.QUEUED, TaskStatus.LEASED) or task.rendered_blob_id:

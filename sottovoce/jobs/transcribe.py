@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sottovoce.accounts.voice import apply_after_transcription
 from sottovoce.core.errors import Conflict
 from sottovoce.core.services import Services
 from sottovoce.db.enums import JobKind
@@ -54,6 +55,7 @@ def transcribe_recording(services: Services, recording_id: str) -> None:
         add_hypothesis(services, db, recording, transcript, source="local", version_id=version_id)
         recording.status = "transcribed"
         db.commit()
+        apply_after_transcription(services, db, recording_id)  # "don't keep my voice"
 
 
 def _allowed(db: Session, recording: Recording, version_id: str | None) -> bool:
@@ -116,3 +118,4 @@ def retranscribe_recording(services: Services, request_id: str) -> None:
         recording.status, recording.failure_reason = "transcribed", None
         db.delete(request)
         db.commit()
+        apply_after_transcription(services, db, recording.id)  # "don't keep my voice"

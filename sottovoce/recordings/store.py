@@ -7,17 +7,19 @@ moved onto another recording does not open.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.hypothesis import Transcript
-from sottovoce.core.audio import from_pcm16
 from sottovoce.core.errors import NotFound
 from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Hypothesis, Recording
+
+if TYPE_CHECKING:  # numpy and PyAV load only when audio is decoded: `recordings show` needs neither
+    import numpy as np
 
 AUDIO = Purpose.AUDIO
 HYPOTHESIS = Purpose.HYPOTHESIS
@@ -35,6 +37,8 @@ def get_recording(db: Session, recording_id: str, account_id: str | None = None)
 
 
 def load_audio(services: Services, db: Session, recording: Recording) -> np.ndarray:
+    from sottovoce.core.audio import from_pcm16
+
     sealed = services.blobs.get(recording.audio_blob_id)
     return from_pcm16(services.keys.open(db, recording.account_id, sealed, AUDIO, recording.id))
 

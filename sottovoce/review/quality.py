@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from sottovoce.asr.scoring import error_counts
 from sottovoce.core.audit import Actor
-from sottovoce.core.errors import Conflict, InvalidInput, NotFound
+from sottovoce.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
-from sottovoce.db.models import Adjudication, Annotation, GoldReference, Recording, ReviewTask, StaffUser
+from sottovoce.db.models import Account, Adjudication, Annotation, GoldReference, Recording, ReviewTask, StaffUser
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import open_annotation
 
@@ -115,14 +115,20 @@ def adjudicate(services: Services, db: Session, group_id: str, text: str, superv
     return adjudication
 
 
+MIN_GOLD_CHARS = 2  # a one-character "transcript" is a typo, not a reference
+
+
 def add_gold(services: Services, db: Session, recording_id: str, text: str) -> ReviewTask:
     """Make a recording a gold clip with a known transcript and queue it (its account must consent)."""
     recording = db.get(Recording, recording_id)
     if recording is None:
         raise NotFound("recording")
+    account = db.get(Account, recording.account_id)
+    if account is None or not account.consent_human_review:  # gold clips are listened to like any other
+        raise Forbidden("the recording's account has not consented to human review")
     text = " ".join(text.split())
-    if not text:
-        raise InvalidInput("the gold transcript is empty")
+    if len(text) < MIN_GOLD_CHARS or not any(ch.isalpha() for ch in text):
+        raise InvalidInput(f"the gold transcript must be the words spoken (at least {MIN_GOLD_CHARS} characters with letters)")
     db.add(GoldReference(recording_id=recording.id, sealed_text=services.keys.seal(db, recording.account_id, text.encode(), GOLD, recording.id)))
     return create_tasks(db, recording.id, recording.account_id, "gold", priority=0.5)[0]
 

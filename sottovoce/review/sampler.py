@@ -76,6 +76,8 @@ def _candidate_query() -> Select:
             Recording.sampled_at.is_(None),
             Recording.likely_accidental.is_(False),
             Account.consent_human_review.is_(True),
+            Account.keep_voice == "keep",  # "don't keep my voice": never sampled (accounts/voice.py)
+            Recording.audio_kept.is_(True),
             Hypothesis.word_count > 0,
         )
     )

@@ -27,6 +27,7 @@ from sottovoce.staff import passwords, totp
 from sottovoce.staff.users import totp_secret
 
 GENERIC_FAILURE = "wrong name, password or code"
+CODE_REUSED = "that code was just used to sign in; wait for the next code from your authenticator app"
 ANONYMOUS = Actor("anonymous", "anonymous")
 
 
@@ -104,15 +105,17 @@ def sign_in(services: Services, db: Session, name: str, password: str, code: str
     elif user.disabled_at is not None:
         reason = "disabled"
     else:
-        step = totp.matching_step(totp_secret(services, user), code, user.last_totp_step)
+        secret = totp_secret(services, user)
+        step = totp.matching_step(secret, code, user.last_totp_step)
         if step is None:
-            reason = "totp"
+            # Name and password were right and the code is real but spent: say so (issue 16).
+            reason = "totp_reused" if totp.was_just_used(secret, code, user.last_totp_step) else "totp"
         else:
             user.last_totp_step = step
 
     if reason is not None:
         services.audit.record(db, ANONYMOUS, "staff.login_failed", user.id if user else "", {"reason": reason})
-        raise Unauthenticated(GENERIC_FAILURE)
+        raise Unauthenticated(CODE_REUSED if reason == "totp_reused" else GENERIC_FAILURE)
     assert user is not None  # no reason to refuse means the user was found
 
     attempt.success = True

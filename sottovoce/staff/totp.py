@@ -25,6 +25,17 @@ def provisioning_uri(secret: str, name: str) -> str:
 
 def matching_step(secret: str, code: str, last_step: int, now: float | None = None) -> int | None:
     """The step the code belongs to, if valid and not yet used; otherwise None."""
+    step = _valid_step(secret, code, now)
+    return step if step is not None and step > last_step else None
+
+
+def was_just_used(secret: str, code: str, last_step: int, now: float | None = None) -> bool:
+    """A valid code whose step already signed someone in (a second sign-in within the same 30 s)."""
+    step = _valid_step(secret, code, now)
+    return step is not None and step <= last_step
+
+
+def _valid_step(secret: str, code: str, now: float | None) -> int | None:
     code = code.strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
         return None
@@ -32,6 +43,6 @@ def matching_step(secret: str, code: str, last_step: int, now: float | None = No
     totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
     current = int(now // STEP_SECONDS)
     for step in (current - 1, current, current + 1):
-        if hmac.compare_digest(totp.generate_otp(step), code) and step > last_step:
+        if hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None

@@ -24,7 +24,7 @@ from sottovoce.jobs.periodic import Periodic
 from sottovoce.jobs.recovery import recover
 from sottovoce.jobs.review import sample_and_queue_renders
 from sottovoce.jobs.worker import Worker
-from sottovoce.web import errors
+from sottovoce.web import errors, site
 from sottovoce.web.api import me as me_api
 from sottovoce.web.api import recordings
 from sottovoce.web.me import auth as me_auth
@@ -77,6 +77,7 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
     app.state.services = services
     app.state.worker = None
     errors.install(app)
+    site.install(app)  # HEAD where GET works, /favicon.ico
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:

@@ -77,6 +77,10 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/staff/password", status_code=303)
         if isinstance(exc, Unauthenticated) and wants_html(request) and request.url.path.startswith("/staff"):
             return RedirectResponse("/staff/login", status_code=303)
+        if isinstance(exc, Unauthenticated) and wants_html(request) and request.url.path.startswith("/me/") and request.url.path != "/me/login":
+            # Still 401, with the page that says how to get a sign-in link (no form: there is no link yet).
+            context = {"holder": None, "token": "", "error": None}
+            return templates.TemplateResponse(request, "me/login.html", context, status_code=401, headers=NO_STORE)
         status = status_of(exc)
         if status >= 500:
             log.error("%s on %s %s", exc.code, request.method, request.url.path)
@@ -106,4 +110,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, str(exc.detail))
+        # Starlette's detail repeats the title ("Not Found"); say something a reader can act on.
+        message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
+        return error_response(request, exc.status_code, code, message)

@@ -78,6 +78,7 @@ def test_cli_export_writes_a_private_file_once(services, settings, env_for, tmp_
     holder = new_holder(services)
     record(services, holder.device)
     out = tmp_path / "out" / "ada.zip"
+    out.parent.mkdir()  # the folder must exist: a missing one is refused (tests/test_cli_operators.py)
     env = env_for(settings)
     result = run_cli(env, "accounts", "export", holder.account.id, "--out", str(out), "--json")
     assert result.exit_code == 0, result.stderr

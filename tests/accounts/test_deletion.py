@@ -105,7 +105,7 @@ def test_receipts_are_shown_to_the_account_holder(app_client, services):
     assert rest.status_code == 303
     receipts = app_client.get("/api/v1/me/receipts").json()["receipts"]
     assert [r["counts"]["recordings"] for r in receipts] == [2, 1]  # newest first
-    assert "2 recording(s)" in app_client.get("/me/", headers={"accept": "text/html"}).text
+    assert "2 recordings" in app_client.get("/me/", headers={"accept": "text/html"}).text
 
 
 def test_dashboard_range_and_everything_need_valid_input(app_client, services):

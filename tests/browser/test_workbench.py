@@ -93,3 +93,28 @@ def test_consent_withdrawal_revokes_the_open_task_in_the_browser(live_server, pa
     assert page.is_visible("#withdrawn")
     assert page.evaluate("document.getElementById('submit').disabled")
     shot(page, "workbench-withdrawn")
+    # The withdrawn clip offers the next one, focused: Enter moves on.
+    wait_for_focus(page, "#next-after-withdrawn")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/staff/review/tasks/{two_tasks[1]}")
+
+
+def test_task_page_has_a_heading_a_play_pause_button_and_layout_independent_shortcuts(live_server, page, make_staff, two_tasks):
+    staff = make_staff(REVIEWER)
+    sign_in_with_keyboard(page, live_server, staff)
+    page.goto(f"{live_server}/staff/review")
+    wait_for_focus(page, "#start")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#task[data-audio-ready='1']")
+    assert page.locator("h1").count() == 1
+    assert page.inner_text("#play-label") == "Play"
+    page.keyboard.press("Control+Space")
+    page.wait_for_selector("#task[data-playing='1']")
+    page.wait_for_function("document.getElementById('play-label').textContent === 'Pause'")
+    page.keyboard.press("Control+Space")
+    page.wait_for_function("document.getElementById('play-label').textContent === 'Play'")
+    # What macOS sends for Option+U: key is a dead key, code is still KeyU.
+    assert page.evaluate("document.activeElement.value") == "front"
+    page.evaluate("""document.activeElement.dispatchEvent(new KeyboardEvent('keydown',
+        {key: 'Dead', code: 'KeyU', altKey: true, bubbles: true, cancelable: true}))""")
+    assert page.evaluate("document.activeElement.classList.contains('unintelligible')")

@@ -17,7 +17,9 @@ from sottovoce.accounts import dashboard as view
 from sottovoce.accounts.data_export import start_export
 from sottovoce.accounts.deletion import delete_recordings
 from sottovoce.accounts.retention import set_retention
+from sottovoce.accounts.voice import set_keep_voice
 from sottovoce.core.audio import to_wav
+from sottovoce.core.errors import NotFound
 from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording, load_audio
 from sottovoce.web.api import schemas
@@ -72,6 +74,8 @@ def recording_audio(
     services: Services = Depends(get_services),
 ) -> Response:
     recording = get_recording(db, recording_id, account_id=holder.account.id)
+    if not recording.audio_kept:
+        raise NotFound("audio (deleted at your request once transcribed)")
     wav = to_wav(load_audio(services, db, recording))
     return Response(wav, media_type="audio/wav", headers={**NO_STORE, "Content-Disposition": 'inline; filename="recording.wav"'})
 
@@ -128,6 +132,24 @@ def change_retention(
     set_retention(services, db, holder.account, body.retention, holder.actor, channel=CHANNEL)
     db.commit()
     return view.account_summary(holder.account)["retention"]
+
+
+class KeepVoiceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keep_voice: str
+
+
+@router.put("/keep-voice", response_model=schemas.KeepVoice, responses=schemas.ERRORS)
+def change_keep_voice(
+    body: KeepVoiceBody,
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> dict:
+    """"Don't keep my voice": keep | text_only | nothing (accounts/voice.py)."""
+    set_keep_voice(services, db, holder.account, body.keep_voice, holder.actor, channel=CHANNEL)
+    db.commit()
+    return view.account_summary(holder.account)["keep_voice"]
 
 
 @router.get("/receipts", response_model=schemas.Receipts, responses=schemas.ERRORS)

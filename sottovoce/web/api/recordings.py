@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.accounts.dashboard import parse_instant
 from sottovoce.accounts.deletion import delete_recordings
+from sottovoce.accounts.voice import apply_after_transcription
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import InvalidInput, NotFound
 from sottovoce.core.services import Services
@@ -33,11 +34,15 @@ MULTIPART_OVERHEAD = 64 * 1024  # room for boundaries, headers and the metadata 
 SLOTS = DeviceSlots()
 
 
-def _ingest(services: Services, device: Device, data: bytes, metadata: IngestMetadata) -> Recording:
+def _ingest(services: Services, device: Device, data: bytes, metadata: IngestMetadata) -> dict:
     # Its own session, opened after the body is in memory and closed at once: the connection is
     # held only for the short write transaction, never while the body arrives or audio decodes.
     with services.sessions() as db:
-        return ingest_and_commit(services, db, device, data, metadata)
+        recording = ingest_and_commit(services, db, device, data, metadata)
+        answer = {"id": recording.id, "status": recording.status, "duration_s": round(recording.duration_s, 3)}
+        if recording.status == "transcribed":  # the device sent its hypothesis: it has its answer now
+            apply_after_transcription(services, db, recording.id)  # "don't keep my voice"
+        return answer
 
 
 @router.post("", status_code=202, response_model=RecordingAccepted, responses=ERRORS, openapi_extra=UPLOAD_BODY)
@@ -55,12 +60,12 @@ async def create_recording(
         metadata_part = parts.get("metadata")
         metadata = parse_metadata(bytes(metadata_part.data) if metadata_part else None)
         # Decoding and sealing are CPU work: keep them off the event loop.
-        recording = await asyncio.to_thread(_ingest, services, device, bytes(audio_part.data), metadata)
+        answer = await asyncio.to_thread(_ingest, services, device, bytes(audio_part.data), metadata)
     worker = getattr(request.app.state, "worker", None)
-    if worker is not None and recording.status == "pending":
+    if worker is not None and answer["status"] == "pending":
         worker.notify()
     return JSONResponse(
-        {"id": recording.id, "status": recording.status, "duration_s": round(recording.duration_s, 3)},
+        answer,
         status_code=202,
         headers={"Cache-Control": "no-store"},
     )

@@ -72,6 +72,13 @@ class ConsentSwitch(BaseModel):
     explanation: str
 
 
+class KeepVoice(BaseModel):
+    """"Don't keep my voice": keep | text_only | nothing, with the choices and what each means."""
+
+    value: str
+    choices: dict[str, str]
+
+
 class Retention(BaseModel):
     value: str
     label: str
@@ -84,6 +91,7 @@ class AccountSummary(BaseModel):
     created_at: str
     consent: dict[str, ConsentSwitch] = Field(description="by purpose: human_review, training")
     retention: Retention
+    keep_voice: KeepVoice
 
 
 class Me(AccountSummary):

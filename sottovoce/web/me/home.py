@@ -24,10 +24,15 @@ def dashboard(
     db: Session = Depends(get_db),
     services: Services = Depends(get_services),
 ) -> HTMLResponse:
+    return render(request, "dashboard.html", holder, dashboard_context(services, db, holder, page))
+
+
+def dashboard_context(services: Services, db: Session, holder: AccountPrincipal, page: int = 1, **extra: object) -> dict:
+    """What the dashboard shows; ``extra`` carries a form's error and typed values back to it."""
     account_id = holder.account.id
-    context = {
+    return {
         "summary": view.account_summary(holder.account),
         "listing": view.recordings_page(services, db, account_id, page),
         "receipts": view.receipts(db, account_id)[:RECENT_RECEIPTS],
+        **extra,
     }
-    return render(request, "dashboard.html", holder, context)

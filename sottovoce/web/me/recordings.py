@@ -12,7 +12,9 @@ from sottovoce.core.errors import InvalidInput
 from sottovoce.core.services import Services
 from sottovoce.recordings.store import get_recording
 from sottovoce.web.deps import get_db, get_services
+from sottovoce.web.errors import wants_html
 from sottovoce.web.me import render
+from sottovoce.web.me.home import dashboard_context
 from sottovoce.web.policies import AccountPrincipal, account_holder
 
 router = APIRouter(prefix="/me/recordings", tags=["account holder"])
@@ -65,7 +67,14 @@ def delete_many(
     if scope == "all":
         ids = view.selected_ids(db, account_id, None, None, everything=True)
     else:
-        ids = view.selected_ids(db, account_id, start, end, everything=False, labels=("start", "end"))
+        try:
+            ids = view.selected_ids(db, account_id, start, end, everything=False, labels=("start", "end"))
+        except InvalidInput as exc:  # a form error on the dashboard, next to the dates, not a bare error page
+            if not wants_html(request):
+                raise
+            friendly = "Choose a date to delete from, a date to delete up to (included), or both." if not (start.strip() or end.strip()) else exc.message
+            context = dashboard_context(services, db, holder, range_error=friendly, range_start=start, range_end=end)
+            return render(request, "dashboard.html", holder, context, status=422)
     receipt = delete_recordings(services, db, account_id, ids, holder.actor, DASHBOARD)
     if receipt is None:
         return render(request, "message.html", holder, {"title": "Nothing to delete", "message": "No recordings matched, so nothing was deleted."})

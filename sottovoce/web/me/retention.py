@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts.retention import set_retention
+from sottovoce.accounts.voice import set_keep_voice
 from sottovoce.core.services import Services
 from sottovoce.web.deps import get_db, get_services
 from sottovoce.web.policies import AccountPrincipal, account_holder
@@ -24,3 +25,16 @@ def change(
     set_retention(services, db, holder.account, retention, holder.actor, channel="dashboard")
     db.commit()
     return RedirectResponse("/me/#retention", status_code=303)
+
+
+@router.post("/keep-voice")
+def change_keep_voice(
+    keep_voice: str = Form(max_length=16),
+    holder: AccountPrincipal = Depends(account_holder()),
+    db: Session = Depends(get_db),
+    services: Services = Depends(get_services),
+) -> RedirectResponse:
+    """"Don't keep my voice" from the dashboard (accounts/voice.py)."""
+    set_keep_voice(services, db, holder.account, keep_voice, holder.actor, channel="dashboard")
+    db.commit()
+    return RedirectResponse("/me/#keep-voice", status_code=303)

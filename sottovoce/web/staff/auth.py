@@ -23,9 +23,10 @@ def client_addr(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def login_page(request: Request, error: str | None = None, status: int = 200, name: str = "") -> HTMLResponse:
     token = new_login_csrf()
-    response = templates.TemplateResponse(request, "staff/login.html", {"csrf": token, "error": error}, status_code=status)
+    context = {"csrf": token, "error": error, "name": name}  # the name stays typed; password and code do not
+    response = templates.TemplateResponse(request, "staff/login.html", context, status_code=status)
     issue_login_csrf(response, LOGIN_CSRF_COOKIE, token)
     return response
 
@@ -49,9 +50,9 @@ def do_login(
     try:
         signed_in = staff_sessions.sign_in(services, db, name, password, code, client_addr(request))
     except Unauthenticated as exc:
-        return login_page(request, exc.message, status=401)
+        return login_page(request, exc.message, status=401, name=name)
     except TooManyRequests as exc:
-        return login_page(request, exc.message, status=429)
+        return login_page(request, exc.message, status=429, name=name)
     response = RedirectResponse("/staff/", status_code=303)
     set_cookie(response, STAFF_COOKIE, signed_in.token)
     clear_cookie(response, LOGIN_CSRF_COOKIE)

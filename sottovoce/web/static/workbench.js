@@ -162,6 +162,10 @@
     document.getElementById("withdrawn").hidden = false;
     task.dataset.state = "withdrawn";
     for (const el of task.querySelectorAll("input, button")) el.disabled = true;
+    const next = document.getElementById("next-after-withdrawn");  // the one way on: the next clip
+    next.disabled = false;
+    for (const el of next.form.querySelectorAll("input")) el.disabled = false;
+    next.focus();
   }
 
   async function watch() {
@@ -175,7 +179,8 @@
   // --- keys ---------------------------------------------------------------------------------
   document.addEventListener("keydown", (event) => {
     lastActivity = Date.now();
-    const key = event.key.toLowerCase();
+    // Alt+letter by physical key (event.code): on macOS Option+U types a dead key, Option+P "π".
+    const key = event.code.startsWith("Key") ? event.code.slice(3).toLowerCase() : "";
     let handled = true;
     if (event.ctrlKey && event.key === " ") togglePlay();
     else if (event.ctrlKey && event.key === "ArrowLeft") replayTwoSeconds();
@@ -194,6 +199,11 @@
   });
 
   document.getElementById("play").addEventListener("click", togglePlay);
+  // The button says what it will do: Play while paused, Pause while playing.
+  const playLabel = document.getElementById("play-label");
+  audio.addEventListener("play", () => { playLabel.textContent = "Pause"; });
+  audio.addEventListener("pause", () => { playLabel.textContent = "Play"; });
+  audio.addEventListener("ended", () => { playLabel.textContent = "Play"; });
   document.getElementById("replay").addEventListener("click", replayTwoSeconds);
   document.getElementById("submit").addEventListener("click", submit);
   document.getElementById("skip").addEventListener("click", skip);
