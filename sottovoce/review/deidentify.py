@@ -5,8 +5,9 @@ review/render.py and review/projection.py (no registration, no import side effec
 - ``DEIDENTIFY``: silence every word the PII detector flags and every word that says one of the
   account's own identifiers (privacy/known_ids.py: holder's name, device serials and names, in
   spoken forms too), with ``PII_PAD_S`` padding, then
-  transform the voice (privacy/voice.py: a McAdams coefficient per task, drawn from the OS's
-  CSPRNG so nobody can re-derive it);
+  transform the voice (privacy/voice.py: McAdams only, α in [0.7, 0.9] drawn per task from the
+  OS's CSPRNG so nobody can re-derive it; no pitch shift, and not VoicePrivacy B2's published
+  α range [0.5, 0.9]);
 - ``pii_entities``: the projection shows a typed placeholder (``[PHONE]``, ``[IDENTIFIER]``…)
   instead of the words of each run; the account's identifiers are matched on every call, even
   when the detector's runs come from the render.
