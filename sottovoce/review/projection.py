@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.services import Services
 from sottovoce.db.models import Recording, ReviewTask
+from sottovoce.privacy.known_ids import find_known
 from sottovoce.recordings.store import latest_hypothesis, open_hypothesis
-from sottovoce.review.deidentify import entities_from_runs, pii_entities
+from sottovoce.review.deidentify import account_identifiers, entities_from_runs, pii_entities
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,14 @@ def reviewer_view(services: Services, db: Session, task: ReviewTask) -> Reviewer
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
     threshold = services.settings.review_low_confidence
     rendered = json.loads(task.render_params or "{}")
+    texts = [w["word"] for w in words]
+    known = account_identifiers(db, task.account_id)
     if "pii_words" in rendered:  # detected once, when the clip was rendered (review/deidentify.py)
-        entities = entities_from_runs(rendered["pii_words"], len(words))
+        # The account's identifiers are matched again (no model, microseconds): a clip rendered
+        # before they were known, or before a device was added, still never shows them.
+        entities = entities_from_runs([*rendered["pii_words"], *find_known(texts, known)], len(words))
     else:
-        entities = pii_entities([w["word"] for w in words])  # always: no path skips detection
+        entities = pii_entities(texts, known)  # always: no path skips detection
     shown: list[ReviewWord] = []
     for w, entity in zip(words, entities):
         if entity and shown and shown[-1].pii == entity:

@@ -20,7 +20,7 @@ from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Recording, ReviewTask
 from sottovoce.recordings.store import latest_hypothesis, load_audio, open_hypothesis
-from sottovoce.review.deidentify import DEIDENTIFY, RenderContext, Step
+from sottovoce.review.deidentify import DEIDENTIFY, RenderContext, Step, account_identifiers
 
 RENDERED = Purpose.RENDERED_CLIP
 
@@ -37,7 +37,7 @@ def render_task(services: Services, db: Session, task: ReviewTask, steps: Sequen
     samples = load_audio(services, db, recording)
     hypothesis = latest_hypothesis(db, recording.id)
     words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
-    context = RenderContext(task, words)
+    context = RenderContext(task, words, account_identifiers(db, task.account_id))
     for step in steps:
         samples = step(samples, context)
     # Sealed as the finished WAV, so serving it is one decryption and nothing else.
