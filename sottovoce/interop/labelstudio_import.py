@@ -40,7 +40,11 @@ from sottovoce.db.models import Account, Adjudication
 from sottovoce.db.types import new_id
 from sottovoce.errors import InvalidInput, SottovoceError
 from sottovoce.recordings.ingest import ingest
-from sottovoce.recordings.metadata import ExternalHypothesis, IngestMetadata, check_hypothesis_fits
+from sottovoce.recordings.metadata import (
+    ExternalHypothesis,
+    IngestMetadata,
+    check_hypothesis_fits,
+)
 from sottovoce.review.quality import ADJUDICATED
 from sottovoce.services import Services
 
