@@ -43,7 +43,11 @@ from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Adjudication
 from sottovoce.db.types import new_id
 from sottovoce.recordings.ingest import ingest
-from sottovoce.recordings.metadata import ExternalHypothesis, IngestMetadata, check_hypothesis_fits
+from sottovoce.recordings.metadata import (
+    ExternalHypothesis,
+    IngestMetadata,
+    check_hypothesis_fits,
+)
 from sottovoce.review.quality import ADJUDICATED
 
 ENGINE = "labelstudio"

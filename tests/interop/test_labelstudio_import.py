@@ -11,7 +11,11 @@ from sqlalchemy import select
 
 from sottovoce.core.audit import OPERATOR
 from sottovoce.db.models import Account, Adjudication, ConsentChange, Recording
-from sottovoce.interop.labelstudio_import import LabelStudioImportError, import_export, read_map
+from sottovoce.interop.labelstudio_import import (
+    LabelStudioImportError,
+    import_export,
+    read_map,
+)
 from sottovoce.learning import dataset
 from sottovoce.recordings.store import describe
 from sottovoce.review.quality import ADJUDICATED
@@ -254,9 +258,9 @@ def test_cli_import_end_to_end(settings, services, account, export_dir, env_for)
 
     path = write(export_dir, [whole_clip_task(1, CLIPS[0], prediction="lock the front door", annotation="lock the front door")])
     base = [sys.executable, "-m", "sottovoce", "import", "labelstudio", str(path), "--account", account.name, "--json"]
-    done = subprocess.run(base + ["--consent-review", "--no-consent-training"], env=env_for(settings), capture_output=True, text=True)
+    done = subprocess.run(base + ["--consent-review", "--no-consent-training"], env=env_for(settings), capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tasks"] == 1
     bad = write(export_dir, [{"id": 4, "data": {"audio": "http://10.0.0.1/a.wav"}}], "bad.json")
-    failed = subprocess.run(base[:5] + [str(bad)] + base[6:] + ["--consent-review", "--consent-training"], env=env_for(settings), capture_output=True, text=True)
+    failed = subprocess.run(base[:5] + [str(bad)] + base[6:] + ["--consent-review", "--consent-training"], env=env_for(settings), capture_output=True, text=True, check=False)
     assert failed.returncode == 1 and failed.stderr.startswith("error: task 4: data.audio: is an http(s) URL")
