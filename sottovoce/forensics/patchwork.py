@@ -141,7 +141,7 @@ def _power(x: np.ndarray) -> np.ndarray:
 
 def _scales(n_samples: int) -> np.ndarray:
     step = _SCALE_STEP_TILES * TILE / max(n_samples, TILE)
-    half = int(math.ceil(_MAX_SCALE / step))
+    half = math.ceil(_MAX_SCALE / step)
     return 1.0 + np.arange(-half, half + 1) * step
 
 

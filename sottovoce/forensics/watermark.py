@@ -10,25 +10,30 @@ present, or returns ``None``.  ``docs/watermark.md`` has the design and measured
 
 What it protects against
 ------------------------
-* Casual and careless leaks: re-encoding (MP3 32 kbit/s, Opus 16 kbit/s), resampling to
+* Casual and careless leaks: re-encoding (MP3 32 kbit/s, Opus 16 kbit/s, GSM), resampling to
   telephone rate (8 kHz), added noise, trimming, gain and polarity changes, and playing the
   clip through a loudspeaker into a microphone in an ordinary room, including the clock
   mismatch between the two devices (searched up to +-200 ppm).
+* "Disguises": tempo changes (+-5 %), speed changes and pitch shifts (+-125 cents), found by
+  a second layer (``patchwork.py``) that marks the power spectrum on a log-frequency grid.
+* Collusion by averaging or splicing copies: every reviewer whose mark is present is listed
+  (``trace_all``); two colluders are named reliably, three mostly (docs/watermark.md).
 * False accusation: an innocent candidate's correlation is a Rademacher sum with a known
-  variance, so the detection threshold bounds the probability that *any* innocent candidate
-  is named, for *any* audio, at ``FALSE_ACCUSATION`` (0.1 %), without assumptions about the
-  host signal.  The bound assumes that HMAC-SHA256/SHAKE-256 behave as random functions and
-  that whoever made the audio did not know the key.
+  variance in both layers, so the detection thresholds bound the probability that *any*
+  innocent candidate is named, for *any* audio, at ``FALSE_ACCUSATION`` (0.1 %, half per
+  layer), without assumptions about the host signal.  The bound assumes that
+  HMAC-SHA256/SHAKE-256 behave as random functions and that whoever made the audio did not
+  know the key.
 
 What it does not protect against
 --------------------------------
-* Collusion: two reviewers holding differently marked copies of the same clip can subtract
-  them to see ``mark_a - mark_b`` and remove both; averaging them halves each mark.
-* Estimation attacks: the mark repeats every ``PERIOD`` samples, so someone who collects many
-  clips marked for the same (reviewer, task) could estimate and subtract it.  The start phase
-  differs per clip (derived from the audio), which makes this harder but not impossible.
-* Deliberate removal by signal processing: time stretching or pitch shifting, drift beyond
-  +-200 ppm, very reverberant re-recording, stacked low-rate codecs, re-speaking the words.
+* Collusion by subtraction: two reviewers holding differently marked copies of the same clip
+  can subtract them to see ``mark_a - mark_b`` and remove both; four or more averaged copies.
+* Estimation attacks: layer one repeats every ``PERIOD`` samples and layer two every 3 s, so
+  someone who collects many clips marked for the same (reviewer, task) could estimate and
+  subtract them.
+* Low-rate speech codecs (AMR-NB 4.75 kbit/s defeats both layers), time or pitch changes
+  beyond the searched ranges, very reverberant re-recording, stacked codecs, re-speaking.
 * Leaks of the transcript text rather than the audio.
 * Anyone who knows the key can forge or remove marks: keep it in the server's secret store.
 A watermark hit is evidence for an investigation, not proof on its own.

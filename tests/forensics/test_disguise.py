@@ -10,7 +10,14 @@ import pytest
 
 from sottovoce.forensics import patchwork
 from sottovoce.forensics.watermark import Mark, embed, trace_all
-from tests.forensics.test_watermark import CANDIDATES, KEY, RATE, REAL_CLIP, channels, speech_like
+from tests.forensics.test_watermark import (
+    CANDIDATES,
+    KEY,
+    RATE,
+    REAL_CLIP,
+    channels,
+    speech_like,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("sox") is None, reason="sox is not installed")
 
