@@ -178,6 +178,14 @@ def build(services, n_recordings: int, log) -> dict:
     copy_rows(engine, "staff_users", ["id", "name", "role", "password_hash", "must_change_password", "sealed_totp_secret", "last_totp_step",
                                       "review_suspended", "created_at"],
               ((r, f"reviewer-{i}", "reviewer", "x", False, b"x", 0, False, now) for i, r in enumerate(reviewers)))
+    # Accidental activations are flagged as they arrive in a running instance; flag the generated
+    # ones once here, so the timed sampler runs (rolled back each time) do not redo 50,000 updates.
+    from sottovoce.review.sampler import flag_accidental
+
+    with services.sessions() as db:
+        flagged = flag_accidental(db)
+        db.commit()
+    log(f"flagged {flagged:,} empty hypotheses as likely accidental")
     t0 = time.perf_counter()
     with services.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
@@ -364,7 +372,18 @@ def main() -> None:
                 services, "SELECT id FROM recordings WHERE account_id = :a ORDER BY captured_at DESC, id LIMIT 20", {"a": result["data"]["big"]}),
         }
         log("closing the 10,000-recording account ...")
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
         result["close"] = measure_close(services, result["data"]["big"])
+        if args.profile:
+            prof.disable()
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(40)
+            print(f"--- close\n{out.getvalue()}", file=sys.stderr)
     finally:
         services.close()
         if not args.keep:
