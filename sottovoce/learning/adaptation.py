@@ -33,6 +33,8 @@ rules that make the held-out WER worse. Nothing here logs or prints transcripts.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import math
@@ -167,8 +169,9 @@ class Adaptation:
             sentences.pop()
             keys.pop()
         kept = [w for sentence in sentences for w in sentence]
-        # Then a loop inside what is left, one with no sentence punctuation to split on.
-        return kept[: _phrase_loop_start(kept)]
+        # Then a loop inside what is left, one with no sentence punctuation to split on, and one
+        # inside a single word (pieces joined without spaces: "7-0-0-1-0-0-0-0-...").
+        return [_cut_word_loop(w) for w in kept[: _phrase_loop_start(kept)]]
 
     @property
     def steers_decoding(self) -> bool:
@@ -250,6 +253,26 @@ def _phrase_loop_start(words: list) -> int | None:
         if run >= max(LOOP_COPIES * size, LOOP_MIN_WORDS) and (cut is None or j + 1 < cut):
             cut = j + 1
     return cut
+
+
+# A unit of up to 8 characters said 16 times or more in a row inside one word is a decoding loop
+# (ten zeros of a written number are not).
+_WORD_LOOP = re.compile(r"(.{1,8}?)\1{15,}")
+
+
+def _cut_word_loop(word):
+    """The word with a loop inside it cut after the loop's first unit; the same object otherwise."""
+    match = _WORD_LOOP.search(word.word)
+    if match is None:
+        return word
+    text = word.word[: match.start() + len(match.group(1))]
+    if hasattr(word, "_replace"):  # a NamedTuple (the benchmark's cached words)
+        return word._replace(word=text)
+    if dataclasses.is_dataclass(word):
+        return dataclasses.replace(word, word=text)
+    clone = copy.copy(word)
+    clone.word = text
+    return clone
 
 
 def _mean_confidence(words: list) -> float:

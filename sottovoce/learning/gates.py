@@ -4,7 +4,9 @@
   dataset snapshot;
 - guard gate (promotion and rollback): on the packaged general guard set (learning/guard.py), not
   worse than the version it replaces beyond the 95% paired-bootstrap interval of the difference,
-  i.e. refused when the whole interval of WER(new) - WER(old) lies above zero.
+  i.e. refused when the whole interval of WER(new) - WER(old) lies above zero, or when any one
+  guard clip gains more errors than it has reference words (a runaway, hallucinated transcript,
+  which a bootstrap interval over clips does not see).
 
 A gate that cannot be computed (no eval examples, a version never evaluated, a guard set that
 changed since) refuses with a message saying what to do, rather than letting the version through.
@@ -47,6 +49,12 @@ def check_guard(old: ModelVersion, new: ModelVersion) -> None:
     assert mine is not None and theirs is not None  # checked just above
     if mine["set"] != theirs["set"] or mine["words"] != theirs["words"]:
         raise Conflict(f"refused: {new.name} and {old.name} were scored on different guard sets; evaluate both again")
+    # One runaway transcript (a hallucinated paragraph on a short clip) hides inside a bootstrap
+    # interval, as it is a single clip; it is refused on its own: no guard clip may gain more
+    # errors than it has reference words.
+    runaway = sum(new_e - old_e > words for old_e, new_e, words in zip(theirs["errors"], mine["errors"], mine["words"]))
+    if runaway:
+        raise Conflict(f"refused: {new.name} makes {runaway} guard clip(s) run away (more new errors than reference words: a hallucinated transcript)")
     low, high = paired_difference_interval(theirs["errors"], mine["errors"], mine["words"])
     if low > 0:
         raise Conflict(

@@ -280,3 +280,13 @@ def test_learned_hotwords_decode_with_the_real_recognizer():
     adaptation = learn(pairs, prompt_sentences=2)
     text = adaptation.apply_rewrites(recognizer.transcribe(samples, hotwords=adaptation.hotwords).text)
     assert wer(["set a timer for 5 minutes"], [text]) <= 0.2
+
+
+def test_a_loop_inside_one_word_is_cut():
+    from sottovoce.asr.hypothesis import Word
+
+    prompted = learn(PAIRS, prompt_sentences=1)
+    runaway = [Word("7-0-0-1" + "-0" * 100, 0.0, 3.5, 0.11)]  # the recognizer's pieces, joined
+    assert [w.word for w in prompted.trim_tail(runaway)] == ["7-0-0-1-0"]
+    assert prompted.trim_tail([Word("10000000000", 0, 1, 0.9)])[0].word == "10000000000"  # a number stays
+    assert [w.word for w in prompted.trim_tail([W("hello"), W("ab" * 20)])] == ["hello", "ab"]

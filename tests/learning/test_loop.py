@@ -83,6 +83,12 @@ def test_promotion_refuses_a_worse_candidate(services):
         regressing.metrics = metrics(0.10, [1] * 30 + [0] * 70)
         with pytest.raises(Conflict, match="beyond the bootstrap interval"):
             registry.promote(db, regressing)
+        # One clip with a hallucinated paragraph (104 errors on 5 words, as a benchmark version
+        # did): inside the bootstrap interval, refused as a runaway.
+        runaway = registry.add_candidate(services, db, {"hotwords": "w"}, "snap")
+        runaway.metrics = metrics(0.10, [104] + [0] * 99)
+        with pytest.raises(Conflict, match="run away"):
+            registry.promote(db, runaway)
         # One clip worse and one better: within the noise, allowed.
         better = registry.add_candidate(services, db, {"hotwords": "z"}, "snap")
         better.metrics = metrics(0.15, [1] + [0] * 99)
