@@ -56,7 +56,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.review_bench import sign_in_plain
+from benchmarks.review_bench import sign_in_plain  # noqa: E402
 
 CLIPS = sorted((ROOT / "sottovoce" / "demo" / "clips").glob("*.wav"))
 LS_TOKEN = secrets.token_hex(20)
@@ -223,7 +223,6 @@ class Sottovoce:
 
         from sottovoce.core.audit import OPERATOR
         from sottovoce.db.models import Hypothesis, Recording, ReviewTask
-        from sottovoce.review import deidentify
         from sottovoce.review.render import render_task
         from sottovoce.review.sampler import create_tasks
         from sottovoce.staff.users import create_staff

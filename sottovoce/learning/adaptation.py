@@ -260,7 +260,7 @@ def _phrase_loop_start(words: list) -> int | None:
 _WORD_LOOP = re.compile(r"(.{1,8}?)\1{15,}")
 
 
-def _cut_word_loop(word):
+def _cut_word_loop(word: Any) -> Any:
     """The word with a loop inside it cut after the loop's first unit; the same object otherwise."""
     match = _WORD_LOOP.search(word.word)
     if match is None:
@@ -268,7 +268,7 @@ def _cut_word_loop(word):
     text = word.word[: match.start() + len(match.group(1))]
     if hasattr(word, "_replace"):  # a NamedTuple (the benchmark's cached words)
         return word._replace(word=text)
-    if dataclasses.is_dataclass(word):
+    if dataclasses.is_dataclass(word) and not isinstance(word, type):
         return dataclasses.replace(word, word=text)
     clone = copy.copy(word)
     clone.word = text
