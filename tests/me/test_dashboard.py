@@ -11,20 +11,9 @@ from sottovoce.core.audio import from_pcm16
 from sottovoce.core.audit import Actor
 from sottovoce.db.models import Account, AuditEvent, ConsentChange, ReviewTask
 from sottovoce.recordings.store import load_audio
-from tests.holders import add_task, listen, new_holder, record, sign_in_holder
+from tests.holders import add_task, listen, record
 
 HTML = {"accept": "text/html"}
-
-
-@pytest.fixture
-def holder(services):
-    return new_holder(services)
-
-
-@pytest.fixture
-def client(app_client, services, holder):
-    app_client.csrf = sign_in_holder(app_client, services, holder.account)
-    return app_client
 
 
 def test_dashboard_lists_recordings_with_date_device_transcript_and_player(client, services, holder):

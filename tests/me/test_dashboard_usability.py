@@ -5,22 +5,9 @@ how to sign in. The 390 px layout and the accessibility scan are in tests/browse
 import re
 from datetime import UTC, datetime
 
-import pytest
-
-from tests.holders import new_holder, record, sign_in_holder
+from tests.holders import record
 
 HTML = {"accept": "text/html"}
-
-
-@pytest.fixture
-def holder(services):
-    return new_holder(services)
-
-
-@pytest.fixture
-def client(app_client, services, holder):
-    app_client.csrf = sign_in_holder(app_client, services, holder.account)
-    return app_client
 
 
 def test_delete_needs_a_second_step_and_buttons_say_which_recording(client, services, holder):

@@ -2,16 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from sottovoce.db.models import AuditEvent, Recording
-from tests.holders import add_device_to, new_holder, record
-
-
-@pytest.fixture
-def holder(services):
-    return new_holder(services)
+from tests.holders import add_device_to, record
 
 
 def bearer(token):

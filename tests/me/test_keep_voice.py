@@ -3,27 +3,15 @@ recording deleted once the device has its answer); never sampled; audited like c
 
 import json
 
-import pytest
 from sqlalchemy import select
 
 from sottovoce.db.models import Account, AuditEvent, ConsentChange, Recording
 from sottovoce.review.sampler import candidates
 from tests.factories import demo_clip
-from tests.holders import new_holder, record, sign_in_holder
+from tests.holders import record
 
 HTML = {"accept": "text/html"}
 HYPOTHESIS = json.dumps({"hypothesis": {"words": [{"word": "lock", "start": 0.1, "end": 0.4, "confidence": 0.3}]}})
-
-
-@pytest.fixture
-def holder(services):
-    return new_holder(services)
-
-
-@pytest.fixture
-def client(app_client, services, holder):
-    app_client.csrf = sign_in_holder(app_client, services, holder.account)
-    return app_client
 
 
 def upload(client, token):
