@@ -140,7 +140,9 @@ def free_port() -> int:
 
 
 def start_server(env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "sottovoce", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file: a pipe nobody reads would block the server once full.
+    log = open(Path(env["SOTTOVOCE_HOME"]) / f"server-{port}.log", "wb")  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen([sys.executable, "-m", "sottovoce", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -149,7 +151,7 @@ def start_server(env: dict, port: int) -> subprocess.Popen:
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError("the server did not start: " + process.stderr.read().decode()[-2000:])
+    raise RuntimeError("the server did not start: " + Path(log.name).read_text()[-2000:])
 
 
 # --- the simulated people -----------------------------------------------------------------------------
@@ -171,11 +173,13 @@ def uploader(base: str, token: str, stop: threading.Event, tally: Tally) -> None
                     tally.acknowledged.append(response.json()["id"])
 
 
-def signed_in_reviewers(base: str, people: dict) -> list[httpx.Client]:
-    """Every reviewer signs in once, before the measured phases (a sign-in costs ~0.5 s of argon2id)."""
+def signed_in_reviewers(bases: list[str], people: dict) -> list[httpx.Client]:
+    """Every reviewer signs in once, before the measured phases (a sign-in costs ~0.5 s of argon2id).
+    With several server processes, reviewer i talks to process i mod N (as a load balancer would
+    spread them); the session, made by one process, is honoured by all."""
     clients = []
-    for who in people["reviewers"]:
-        client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
+    for i, who in enumerate(people["reviewers"]):
+        client = httpx.Client(base_url=bases[i % len(bases)], timeout=60, follow_redirects=False)
         sign_in_plain(client, *who)
         clients.append(client)
     return clients
@@ -240,19 +244,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_phase(base: str, port: int, people: dict, seconds: float, reviewers: int, uploaders: int, slow: int, server_pid: int | None = None) -> dict:
+def run_phase(ports: list[int], people: dict, seconds: float, reviewers: int, uploaders: int, slow: int, server_pids: list[int] | None = None) -> dict:
+    """One measured phase; uploader i and slow uploader i talk to server process i mod N."""
     stop, tally = threading.Event(), Tally()
-    cpu_before = cpu_seconds(server_pid) if server_pid else 0.0
-    threads = [threading.Thread(target=uploader, args=(base, people["tokens"][i], stop, tally)) for i in range(uploaders)]
+    pids = server_pids or []
+    cpu_before = [cpu_seconds(pid) for pid in pids]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    threads = [threading.Thread(target=uploader, args=(bases[i % len(bases)], people["tokens"][i], stop, tally)) for i in range(uploaders)]
     threads += [threading.Thread(target=reviewer, args=(people["clients"][i], stop, tally)) for i in range(reviewers)]
-    threads += [threading.Thread(target=slow_uploader, args=(port, people["slow_token"], stop, tally)) for _ in range(slow)]
+    threads += [threading.Thread(target=slow_uploader, args=(ports[i % len(ports)], people["slow_token"], stop, tally)) for i in range(slow)]
     for thread in threads:
         thread.start()
     time.sleep(seconds)
     stop.set()
     for thread in threads:
         thread.join(90)
-    server_cpu_s = cpu_seconds(server_pid) - cpu_before if server_pid else None
+    server_cpu_s = round(sum(cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)), 2) if pids else None
     summary = {"seconds": seconds, "reviewers": reviewers, "uploaders": uploaders, "slow_uploaders": slow, "server_cpu_s": server_cpu_s,
                "server_cpu_share": round(server_cpu_s / seconds, 2) if server_cpu_s is not None else None,
                "errors": sum(tally.errors.values()), "errors_by_op": tally.errors, "statuses": dict(sorted(tally.statuses.items())),
@@ -263,11 +270,12 @@ def run_phase(base: str, port: int, people: dict, seconds: float, reviewers: int
     return summary
 
 
-def sign_in_race(base: str, who: tuple, n: int = 50) -> dict:
+def sign_in_race(bases: list[str], who: tuple, n: int = 50) -> dict:
+    """n concurrent wrong passwords for one name, spread over every server process."""
     name = who[0]
 
-    def guess(_):
-        with httpx.Client(base_url=base, timeout=60) as client:
+    def guess(i: int) -> int:
+        with httpx.Client(base_url=bases[i % len(bases)], timeout=60) as client:
             page = client.get("/staff/login")
             csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
             cookie = next(h.split(";", 1)[0] for h in page.headers.get_list("set-cookie") if h.startswith("__Host-sv_login_csrf="))
@@ -281,7 +289,7 @@ def sign_in_race(base: str, who: tuple, n: int = 50) -> dict:
     return {"attempts": n, "answered_401": statuses.count(401), "answered_429": statuses.count(429), "other": [s for s in statuses if s not in (401, 429)]}
 
 
-def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
+def run_database(kind: str, seconds: float, n_tasks: int, processes: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as home:
         schema = None
         url = ""
@@ -298,24 +306,26 @@ def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
             setup_s = round(time.perf_counter() - t0, 1)
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}, **BENCH_ENV,
                    "SOTTOVOCE_HOME": home, "SOTTOVOCE_DATABASE_URL": url}
-            port = free_port()
-            server = start_server(env, port)
-            base = f"http://127.0.0.1:{port}"
+            ports = [free_port() for _ in range(processes)]
+            servers = [start_server(env, port) for port in ports]
+            bases = [f"http://127.0.0.1:{port}" for port in ports]
             try:
-                # Warm-up, not measured: the first task page loads the PII detector into the server.
-                people["clients"] = signed_in_reviewers(base, people)
-                warm = run_phase(base, port, people, 3.0, 1, 1, 0)
-                pid = server.pid
+                # Warm-up, not measured: the first task page loads the PII detector into each server.
+                people["clients"] = signed_in_reviewers(bases, people)
+                warm = run_phase(ports, people, 3.0, len(ports), len(ports), 0)
+                pids = [server.pid for server in servers]
                 phases = {
-                    "uploads_only": run_phase(base, port, people, seconds, 0, 8, 0, pid),
-                    "mixed": run_phase(base, port, people, seconds, 20, 8, 0, pid),
-                    "mixed_with_slow_bodies": run_phase(base, port, people, seconds, 20, 8, 16, pid),
+                    "uploads_only": run_phase(ports, people, seconds, 0, 8, 0, pids),
+                    "mixed": run_phase(ports, people, seconds, 20, 8, 0, pids),
+                    "mixed_with_slow_bodies": run_phase(ports, people, seconds, 20, 8, 16, pids),
                 }
-                race = sign_in_race(base, people["spare_reviewer"])
-                health = httpx.get(base + "/healthz", timeout=10).json()
+                race = sign_in_race(bases, people["spare_reviewer"])
+                health = httpx.get(bases[0] + "/healthz", timeout=10).json()
             finally:
-                server.terminate()
-                server.wait(30)
+                for server in servers:
+                    server.terminate()
+                for server in servers:
+                    server.wait(30)
             with services.sessions() as db:
                 stored = set(db.scalars(select(Recording.id)))
                 spare = db.scalar(select(StaffUser.id).where(StaffUser.name == people["spare_reviewer"][0]))
@@ -346,12 +356,12 @@ def run_database(kind: str, seconds: float, n_tasks: int) -> dict:
         "server_cpu_ms_per_upload": cpu_per_upload_ms,
         "server_cpu_ms_per_review": cpu_per_review_ms,
     }
-    return {"database": kind, "setup_s": setup_s, "tasks": n_tasks, "reviewed": reviewed, "phases": phases, "ratios": ratios,
+    return {"database": kind, "processes": processes, "setup_s": setup_s, "tasks": n_tasks, "reviewed": reviewed, "phases": phases, "ratios": ratios,
             "sign_in_race": race, "healthz_after": health, "warm_up_errors": warm["errors"]}
 
 
 def print_table(result: dict) -> None:
-    print(f"\n== {result['database']}: {result['tasks']} tasks, {result['reviewed']} reviewed, set-up {result['setup_s']} s")
+    print(f"\n== {result['database']}, {result['processes']} server process(es): {result['tasks']} tasks, {result['reviewed']} reviewed, set-up {result['setup_s']} s")
     print(f"{'phase':24} {'errors':>6} {'lost':>5} {'up/s':>6} {'up p50':>7} {'up p99':>7} {'next p50':>8} {'next p99':>8} {'page p99':>8} {'audio p99':>9} {'submit p99':>10}")
     for name, p in result["phases"].items():
         print(f"{name:24} {p['errors']:>6} {p['lost_uploads']:>5} {p['uploads_per_s']:>6} {p['upload']['p50_ms']!s:>7} {p['upload']['p99_ms']!s:>7} "
@@ -367,11 +377,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--tasks", type=int, default=None, help="rendered tasks queued for the reviewers")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--processes", default="1", help="server processes behind the simulated load balancer; e.g. 1,2 runs both")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     seconds = args.seconds or (20.0 if args.quick else 120.0)
     n_tasks = args.tasks or (1500 if args.quick else 6000)
-    results = [run_database(kind, seconds, n_tasks) for kind in args.databases.split(",")]
+    results = [run_database(kind, seconds, n_tasks, int(n)) for n in args.processes.split(",") for kind in args.databases.split(",")]
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if args.json:
         print(json.dumps({"machine": machine, "results": results}, indent=2))

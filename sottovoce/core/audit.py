@@ -40,7 +40,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -113,15 +113,18 @@ class AuditLog:
         at = iso(self.clock())
         detail_text = canonical_details(details)
         payload = event_bytes(at, actor.id, actor.role, action, subject, detail_text)
+        db.flush()  # the change this event records is written first: the head is the last lock taken
         # Moving the head takes the database's write serialization (see the module docstring).
         seq, prev = db.execute(
             update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1).returning(AuditHead.seq, AuditHead.hash)
         ).one()
         digest = chain_hash(prev, seq, payload)
         db.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
-        event = AuditEvent(seq=seq, at=at, actor=actor.id, role=actor.role, action=action, subject=subject, details=detail_text, hash=digest)
-        db.add(event)
-        db.flush()
+        row = {"seq": seq, "at": at, "actor": actor.id, "role": actor.role, "action": action, "subject": subject, "details": detail_text, "hash": digest}
+        # A Core INSERT: an append is on every staff request, and the ORM's unit of work costs more
+        # than the statement. Listeners and callers get the same values as a (transient) object.
+        db.execute(insert(AuditEvent).values(row))
+        event = AuditEvent(**row)
         first = db.info.get("audit_first_seq")
         db.info["audit_first_seq"] = seq if first is None else first
         db.info["audit_last"] = (seq, digest)

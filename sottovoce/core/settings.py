@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(
         default=5.0, gt=0, description="How long a request waits for a free connection before it is answered 503 with Retry-After."
     )
+    staff_concurrency: int = Field(
+        default=2, ge=0, description="Staff requests each web process runs at once (claims first, then submits, then pages and audio); "
+        "the rest wait without a connection, so staff work never crowds out devices and account holders. 0: no limit."
+    )
+    staff_queue_timeout_s: float = Field(
+        default=10.0, gt=0, description="How long a staff request waits for its turn before it is answered 503 with Retry-After."
+    )
     login_max_failures_per_account: int = Field(
         default=5, ge=1, description="Failed sign-ins for one name from one address within the window before 429."
     )

@@ -4,10 +4,10 @@ The concurrency rules (docs/design.md, "Concurrency"):
 
 - The database serializes writers; no code holds a process lock while it waits for the database.
   On SQLite, whose single write lock is taken by the first INSERT/UPDATE/DELETE of a transaction,
-  this process queues its own writers on one lock *before* that statement (``WriterGate``), so a
-  thread never waits for the gate while it holds SQLite's lock (one lock order: gate, then SQLite)
-  and waiting threads wake in turn instead of polling in SQLite's busy handler. Other processes
-  (a CLI next to the server) meet at SQLite's lock with its busy timeout.
+  writers queue on a gate *before* that statement (``WriterGate``: a lock between this process's
+  threads, then a file lock between processes), so nobody waits for the gate while holding SQLite's
+  lock (one lock order: gate, then SQLite) and waiting writers wake in turn instead of sleeping in
+  SQLite's busy handler.
 - Transactions are short: nothing slow (decoding, transcription, password hashing, reading a
   request body) happens between a transaction's first write and its commit.
 - Pool exhaustion or no write slot in time is sqlalchemy's ``TimeoutError`` (the web layer answers
@@ -16,12 +16,15 @@ The concurrency rules (docs/design.md, "Concurrency"):
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import re
 import threading
+import time
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,12 +34,35 @@ _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", r
 
 
 class WriterGate:
-    """One SQLite writer per process at a time, taken before the transaction's first write and
-    released when that transaction ends (commit, rollback, or the connection's return to the pool)."""
+    """One SQLite writer at a time, taken before the transaction's first write and released when
+    that transaction ends (commit, rollback, or the connection's return to the pool).
 
-    def __init__(self, timeout_s: float):
+    Threads of this process queue on a lock; processes sharing the database file (several web
+    processes, a worker, a CLI command) then meet at an advisory file lock next to it (flock),
+    polled every 0.5 to 4 ms, far finer than SQLite's busy handler, which sleeps up to 100 ms at a
+    time. The kernel drops a dead process's file lock, so a crash never wedges the others."""
+
+    def __init__(self, timeout_s: float, lock_file: str | None = None):
         self.timeout_s = timeout_s
         self._lock = threading.Lock()
+        self.lock_file = lock_file
+
+    def _take_file_lock(self, deadline: float) -> int | None:
+        """An open descriptor holding the file lock, or None when time ran out. Opened per write
+        transaction (microseconds), so an engine leaves no descriptor behind when it is dropped."""
+        assert self.lock_file is not None
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        delay = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.004)
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "before_cursor_execute", self._before_execute)
@@ -51,9 +77,16 @@ class WriterGate:
         info = conn.connection.info if conn.connection is not None else None
         if info is None or info.get("writer_gate") or not _WRITE.match(statement):
             return
+        deadline = time.monotonic() + self.timeout_s
         if not self._lock.acquire(timeout=self.timeout_s):
             # The pool's own "no connection in time" error: the web layer answers both with 503.
             raise SATimeoutError("no database write slot came free in time")
+        if self.lock_file is not None:
+            fd = self._take_file_lock(deadline)
+            if fd is None:
+                self._lock.release()
+                raise SATimeoutError("no database write slot came free in time (another process is writing)")
+            info["writer_fd"] = fd
         info["writer_gate"] = True
 
     def _end(self, conn: Connection) -> None:
@@ -70,6 +103,9 @@ class WriterGate:
 
     def _release(self, info: dict[str, Any]) -> None:
         if info.pop("writer_gate", False):
+            fd = info.pop("writer_fd", None)
+            if fd is not None:
+                os.close(fd)  # closing the descriptor drops its file lock
             self._lock.release()
 
 
@@ -80,7 +116,9 @@ def make_engine(url: str, pool_size: int = 16, pool_timeout_s: float = 5.0, **kw
             pool_size=pool_size, max_overflow=pool_size, pool_timeout=pool_timeout_s, **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        gate = WriterGate(timeout_s=30)
+        database = make_url(url).database
+        on_disk = database is not None and database not in ("", ":memory:") and not database.startswith("file:")
+        gate = WriterGate(timeout_s=30, lock_file=f"{database}-writer.lock" if on_disk else None)
         gate.install(engine)
         engine.info = {"writer_gate": gate}  # type: ignore[attr-defined]
         return engine

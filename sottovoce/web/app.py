@@ -25,6 +25,7 @@ from sottovoce.jobs.recovery import recover
 from sottovoce.jobs.review import sample_and_queue_renders
 from sottovoce.jobs.worker import Worker
 from sottovoce.web import errors, site
+from sottovoce.web.admission import StaffAdmission
 from sottovoce.web.api import me as me_api
 from sottovoce.web.api import recordings
 from sottovoce.web.me import auth as me_auth
@@ -78,6 +79,8 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
     app.state.worker = None
     errors.install(app)
     site.install(app)  # HEAD where GET works, /favicon.ico
+    if services.settings.staff_concurrency > 0:  # added first: SecurityHeaders wraps its 503 too
+        app.add_middleware(StaffAdmission, slots=services.settings.staff_concurrency, timeout_s=services.settings.staff_queue_timeout_s)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in ROUTERS:
