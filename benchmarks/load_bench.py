@@ -139,10 +139,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict, port: int) -> subprocess.Popen:
+def start_server(env: dict, port: int, audiences: str = "") -> subprocess.Popen:
     # The server's log goes to a file: a pipe nobody reads would block the server once full.
     log = open(Path(env["SOTTOVOCE_HOME"]) / f"server-{port}.log", "wb")  # noqa: SIM115 (closed with the process)
-    process = subprocess.Popen([sys.executable, "-m", "sottovoce", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    command = [sys.executable, "-m", "sottovoce", "serve", "--port", str(port)] + (["--audiences", audiences] if audiences else [])
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -212,10 +213,12 @@ def reviewer(client: httpx.Client, stop: threading.Event, tally: Tally) -> None:
 
 
 def slow_uploader(port: int, token: str, stop: threading.Event, tally: Tally) -> None:
-    """Headers promising 1,000,000 bytes, a few bytes, then one byte every 0.5 s until answered."""
+    """Headers promising 1,000,000 bytes, a few bytes, then one byte every 0.5 s until answered.
+    Refused with 429, it waits as its Retry-After says, as the device contract asks (README)."""
     while not stop.is_set():
         started = time.perf_counter()
         status = None
+        answer = b""
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
                 head = (f"POST /api/v1/recordings HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
@@ -224,7 +227,7 @@ def slow_uploader(port: int, token: str, stop: threading.Event, tally: Tally) ->
                 sock.settimeout(0.5)
                 while not stop.is_set():
                     try:
-                        answer = sock.recv(200)
+                        answer = sock.recv(400)
                         if answer:
                             status = int(answer.split(b" ", 2)[1])
                         break
@@ -236,6 +239,9 @@ def slow_uploader(port: int, token: str, stop: threading.Event, tally: Tally) ->
             key = f"slow_upload:{status}"
             tally.statuses[key] = tally.statuses.get(key, 0) + 1
             tally.ms.setdefault("slow_upload", []).append((time.perf_counter() - started) * 1000)
+        retry_after = re.search(rb"\r\nretry-after: *(\d+)", answer, re.IGNORECASE)
+        if status == 429 and retry_after:
+            stop.wait(int(retry_after.group(1)))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -289,7 +295,9 @@ def sign_in_race(bases: list[str], who: tuple, n: int = 50) -> dict:
     return {"attempts": n, "answered_401": statuses.count(401), "answered_429": statuses.count(429), "other": [s for s in statuses if s not in (401, 429)]}
 
 
-def run_database(kind: str, seconds: float, n_tasks: int, processes: int = 1) -> dict:
+def run_database(kind: str, seconds: float, n_tasks: int, processes: int = 1, split: bool = False) -> dict:
+    if split and processes < 2:
+        raise SystemExit("--split needs at least 2 processes (one for devices, one for staff)")
     with tempfile.TemporaryDirectory() as home:
         schema = None
         url = ""
@@ -307,20 +315,24 @@ def run_database(kind: str, seconds: float, n_tasks: int, processes: int = 1) ->
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("SOTTOVOCE_")}, **BENCH_ENV,
                    "SOTTOVOCE_HOME": home, "SOTTOVOCE_DATABASE_URL": url}
             ports = [free_port() for _ in range(processes)]
-            servers = [start_server(env, port) for port in ports]
-            bases = [f"http://127.0.0.1:{port}" for port in ports]
+            # split: the first half of the processes serve devices and holders, the rest staff, as two
+            # host names behind a load balancer would; shared: every process serves everyone.
+            roles = (["devices,holders"] * (processes // 2) + ["staff"] * (processes - processes // 2)) if split else [""] * processes
+            servers = [start_server(env, port, role) for port, role in zip(ports, roles)]
+            device_ports = [p for p, role in zip(ports, roles) if role != "staff"]
+            staff_bases = [f"http://127.0.0.1:{p}" for p, role in zip(ports, roles) if role in ("", "staff")]
             try:
                 # Warm-up, not measured: the first task page loads the PII detector into each server.
-                people["clients"] = signed_in_reviewers(bases, people)
-                warm = run_phase(ports, people, 3.0, len(ports), len(ports), 0)
+                people["clients"] = signed_in_reviewers(staff_bases, people)
+                warm = run_phase(device_ports, people, 3.0, len(staff_bases), len(device_ports), 0)
                 pids = [server.pid for server in servers]
                 phases = {
-                    "uploads_only": run_phase(ports, people, seconds, 0, 8, 0, pids),
-                    "mixed": run_phase(ports, people, seconds, 20, 8, 0, pids),
-                    "mixed_with_slow_bodies": run_phase(ports, people, seconds, 20, 8, 16, pids),
+                    "uploads_only": run_phase(device_ports, people, seconds, 0, 8, 0, pids),
+                    "mixed": run_phase(device_ports, people, seconds, 20, 8, 0, pids),
+                    "mixed_with_slow_bodies": run_phase(device_ports, people, seconds, 20, 8, 16, pids),
                 }
-                race = sign_in_race(bases, people["spare_reviewer"])
-                health = httpx.get(bases[0] + "/healthz", timeout=10).json()
+                race = sign_in_race(staff_bases, people["spare_reviewer"])
+                health = httpx.get(staff_bases[0] + "/healthz", timeout=10).json()
             finally:
                 for server in servers:
                     server.terminate()
@@ -356,12 +368,12 @@ def run_database(kind: str, seconds: float, n_tasks: int, processes: int = 1) ->
         "server_cpu_ms_per_upload": cpu_per_upload_ms,
         "server_cpu_ms_per_review": cpu_per_review_ms,
     }
-    return {"database": kind, "processes": processes, "setup_s": setup_s, "tasks": n_tasks, "reviewed": reviewed, "phases": phases, "ratios": ratios,
+    return {"database": kind, "processes": processes, "layout": "split" if split else "shared", "setup_s": setup_s, "tasks": n_tasks, "reviewed": reviewed, "phases": phases, "ratios": ratios,
             "sign_in_race": race, "healthz_after": health, "warm_up_errors": warm["errors"]}
 
 
 def print_table(result: dict) -> None:
-    print(f"\n== {result['database']}, {result['processes']} server process(es): {result['tasks']} tasks, {result['reviewed']} reviewed, set-up {result['setup_s']} s")
+    print(f"\n== {result['database']}, {result['processes']} server process(es), {result['layout']}: {result['tasks']} tasks, {result['reviewed']} reviewed, set-up {result['setup_s']} s")
     print(f"{'phase':24} {'errors':>6} {'lost':>5} {'up/s':>6} {'up p50':>7} {'up p99':>7} {'next p50':>8} {'next p99':>8} {'page p99':>8} {'audio p99':>9} {'submit p99':>10}")
     for name, p in result["phases"].items():
         print(f"{name:24} {p['errors']:>6} {p['lost_uploads']:>5} {p['uploads_per_s']:>6} {p['upload']['p50_ms']!s:>7} {p['upload']['p99_ms']!s:>7} "
@@ -378,11 +390,12 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=None, help="rendered tasks queued for the reviewers")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--processes", default="1", help="server processes behind the simulated load balancer; e.g. 1,2 runs both")
+    parser.add_argument("--split", action="store_true", help="half the processes serve devices and holders, half staff (AUDIENCES)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     seconds = args.seconds or (20.0 if args.quick else 120.0)
     n_tasks = args.tasks or (1500 if args.quick else 6000)
-    results = [run_database(kind, seconds, n_tasks, int(n)) for n in args.processes.split(",") for kind in args.databases.split(",")]
+    results = [run_database(kind, seconds, n_tasks, int(n), args.split) for n in args.processes.split(",") for kind in args.databases.split(",")]
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if args.json:
         print(json.dumps({"machine": machine, "results": results}, indent=2))

@@ -126,13 +126,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings).")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Web only: jobs, sampler and sweeps run in `sottovoce worker` processes.")] = False,
+    audiences: Annotated[str | None, typer.Option(help="Serve only these: devices,holders,staff (default from settings: all).")] = None,
 ) -> None:
     """Run the web server (device API, dashboards) with the background worker."""
     import uvicorn
 
     from sottovoce.web.app import create_app
 
-    with domain_errors(), open_services(create=True) as services:
+    overrides = {"audiences": audiences} if audiences else {}
+    with domain_errors(), open_services(create=True, **overrides) as services:
         uvicorn.run(
             create_app(services, run_worker=not no_worker),
             host=host or services.settings.host,

@@ -50,6 +50,10 @@ class Conflict(SottovoceError):
 class TooManyRequests(SottovoceError):
     code = "too_many_requests"
 
+    def __init__(self, message: str, retry_after_s: int | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # sent as Retry-After when known
+
 
 class IntegrityFailure(SottovoceError):
     """Stored data failed authentication or a chain check: never serve it."""

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+AUDIENCES = ("devices", "holders", "staff")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOTTOVOCE_", toml_file="sottovoce.toml", extra="forbid")
@@ -95,6 +97,10 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(
         default=5.0, gt=0, description="How long a request waits for a free connection before it is answered 503 with Retry-After."
     )
+    audiences: str = Field(
+        default="devices,holders,staff", description="Who this web process serves, comma-separated: devices (the recording API), holders "
+        "(/me and its API), staff (/staff). Split them over processes or hosts to keep staff work off the device path (docs/deploy.md)."
+    )
     staff_concurrency: int = Field(
         default=2, ge=0, description="Staff requests each web process runs at once (claims first, then submits, then pages and audio); "
         "the rest wait without a connection, so staff work never crowds out devices and account holders. 0: no limit."
@@ -167,6 +173,17 @@ class Settings(BaseSettings):
         if self.environment == "production" and ":memory:" in self.database_url:
             raise ValueError("an in-memory database loses everything on restart; not allowed in production")
         return self
+
+    @model_validator(mode="after")
+    def _known_audiences(self) -> Settings:
+        unknown = set(self.audience_list) - set(AUDIENCES)
+        if unknown or not self.audience_list:
+            raise ValueError(f"audiences must be a comma-separated subset of {', '.join(AUDIENCES)} (got {self.audiences!r})")
+        return self
+
+    @property
+    def audience_list(self) -> list[str]:
+        return [a.strip() for a in self.audiences.split(",") if a.strip()]
 
     @property
     def resolved_database_url(self) -> str:

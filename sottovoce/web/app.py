@@ -39,8 +39,13 @@ from sottovoce.web.security import SecurityHeaders
 from sottovoce.web.staff import admin, audit_log, auth, home, privacy, review, supervise
 from sottovoce.web.templating import templates
 
-ROUTERS = [recordings.router, auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router, privacy.router,
-           me_api.router, me_auth.router, me_home.router, me_recordings.router, me_consent.router, me_retention.router, me_receipts.router]
+# One list per audience. A process may serve only some (setting AUDIENCES): the device API on a
+# public host, staff pages on an internal one; a route of another audience is simply absent there.
+ROUTERS = {
+    "devices": [recordings.router],
+    "holders": [me_api.router, me_auth.router, me_home.router, me_recordings.router, me_consent.router, me_retention.router, me_receipts.router],
+    "staff": [auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router, privacy.router],
+}
 STATIC = Path(__file__).parent / "static"
 
 
@@ -83,8 +88,9 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         app.add_middleware(StaffAdmission, slots=services.settings.staff_concurrency, timeout_s=services.settings.staff_queue_timeout_s)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in ROUTERS:
-        app.include_router(router)
+    for audience in services.settings.audience_list:
+        for router in ROUTERS[audience]:
+            app.include_router(router)
 
     @app.get("/", response_class=HTMLResponse, dependencies=[Depends(public())])
     def index(request: Request) -> HTMLResponse:

@@ -85,7 +85,7 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s on %s %s", exc.code, request.method, request.url.path)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 and request.url.path.startswith("/api/") else None
-        if isinstance(exc, DatabaseBusy):
+        if isinstance(exc, DatabaseBusy) or (isinstance(exc, TooManyRequests) and exc.retry_after_s):
             headers = {"Retry-After": str(exc.retry_after_s)}
         return error_response(request, status, exc.code, exc.message, headers)
 

@@ -28,7 +28,7 @@ class DeviceSlots:
     def hold(self, device_id: str, limit: int) -> Iterator[None]:
         with self._lock:
             if self._in_flight.get(device_id, 0) >= limit:
-                raise TooManyRequests(f"this device already has {limit} uploads in progress; wait for one to finish")
+                raise TooManyRequests(f"this device already has {limit} uploads in progress; wait for one to finish", retry_after_s=1)
             self._in_flight[device_id] = self._in_flight.get(device_id, 0) + 1
         try:
             yield

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from sottovoce.app_services import open_services
 from sottovoce.core.audit import verify
@@ -239,12 +239,18 @@ def test_a_device_gets_at_most_its_cap_of_uploads_in_flight(services, live_serve
     for thread in threads:
         thread.start()
     time.sleep(0.5)
+    queries: list[str] = []
+    count = lambda *args: queries.append(args[2])  # noqa: E731
+    event.listen(services.engine, "before_cursor_execute", count)
     with httpx.Client(timeout=20) as client:
         third = client.post(f"{live_server}/api/v1/recordings", headers=headers, content=body)
+    event.remove(services.engine, "before_cursor_execute", count)
     release.set()
     for thread in threads:
         thread.join(10)
     assert third.status_code == 429
+    assert third.headers["retry-after"] == "1"  # a device client knows when to come back
+    assert queries == []  # refused before its token is even looked up: a flood costs no database work
     assert sorted(statuses) == [202, 202]
 
 

@@ -5,6 +5,7 @@ just sent ("delete what I just said"), through the one deletion cascade."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from sottovoce.accounts.voice import apply_after_transcription
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import InvalidInput, NotFound
 from sottovoce.core.services import Services
+from sottovoce.core.session_tokens import digest
 from sottovoce.db.models import Device, Recording
 from sottovoce.recordings.ingest import ingest_and_commit
 from sottovoce.recordings.metadata import IngestMetadata, parse_metadata
@@ -45,22 +47,30 @@ def _ingest(services: Services, device: Device, data: bytes, metadata: IngestMet
         return answer
 
 
+async def upload_slot(request: Request, services: Services = Depends(get_services)) -> AsyncIterator[None]:
+    """The per-device cap, keyed by the bearer token's digest (one token per device) and taken
+    before the token is looked up: a device over its cap is refused without a database query."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    with SLOTS.hold(digest(token), services.settings.upload_concurrency_per_device):
+        yield
+
+
 @router.post("", status_code=202, response_model=RecordingAccepted, responses=ERRORS, openapi_extra=UPLOAD_BODY)
 async def create_recording(
     request: Request,
+    _slot: None = Depends(upload_slot),  # first: before the device lookup
     device: Device = Depends(device_policy()),
     services: Services = Depends(get_services),
 ) -> JSONResponse:
     limits = services.settings
-    with SLOTS.hold(device.id, limits.upload_concurrency_per_device):
-        parts = await read_multipart(request, limits.max_upload_bytes + MULTIPART_OVERHEAD, deadline_s=limits.upload_body_timeout_s)
-        audio_part = parts.get("audio")
-        if audio_part is None or audio_part.filename is None:
-            raise InvalidInput("the 'audio' file part is missing")
-        metadata_part = parts.get("metadata")
-        metadata = parse_metadata(bytes(metadata_part.data) if metadata_part else None)
-        # Decoding and sealing are CPU work: keep them off the event loop.
-        answer = await asyncio.to_thread(_ingest, services, device, bytes(audio_part.data), metadata)
+    parts = await read_multipart(request, limits.max_upload_bytes + MULTIPART_OVERHEAD, deadline_s=limits.upload_body_timeout_s)
+    audio_part = parts.get("audio")
+    if audio_part is None or audio_part.filename is None:
+        raise InvalidInput("the 'audio' file part is missing")
+    metadata_part = parts.get("metadata")
+    metadata = parse_metadata(bytes(metadata_part.data) if metadata_part else None)
+    # Decoding and sealing are CPU work: keep them off the event loop.
+    answer = await asyncio.to_thread(_ingest, services, device, bytes(audio_part.data), metadata)
     worker = getattr(request.app.state, "worker", None)
     if worker is not None and answer["status"] == "pending":
         worker.notify()
