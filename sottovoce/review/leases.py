@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from sottovoce.core.errors import Conflict, Forbidden, NotFound
 from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest
-from sottovoce.db.engine import rowcount
 from sottovoce.db.enums import TaskStatus
 from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
@@ -52,14 +51,15 @@ def current_lease(db: Session, reviewer_id: str) -> ReviewTask | None:
 def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask | None:
     """The reviewer's current task, or the highest-priority available one (None if the queue is empty).
 
-    A reviewer never gets a second task of an overlap group (the two reviews must be blind), and
-    never a task whose account no longer consents. The caller commits.
+    A reviewer never gets a second task of an overlap group (the two reviews must be blind), never
+    a task whose account no longer consents, and nothing while suspended. The claim is one
+    statement: UPDATE ... WHERE id = (the best candidate ... FOR UPDATE SKIP LOCKED) RETURNING, so
+    concurrent reviewers on PostgreSQL each lock a different row instead of racing for the same
+    one (SQLite serializes writers anyway). The caller commits.
     """
     held = current_lease(db, reviewer_id)
     if held is not None:
         return held
-    if db.scalar(select(StaffUser.review_suspended).where(StaffUser.id == reviewer_id)):
-        raise Forbidden("your review access is suspended pending a privacy officer's check")
     now = utcnow()
     lease_until = now + timedelta(minutes=services.settings.review_lease_minutes)
     requeue_expired(db, now)
@@ -67,23 +67,27 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
     already_seen = select(ReviewTask.group_id).where(ReviewTask.lease_holder == reviewer_id).union(
         select(Annotation.group_id).where(Annotation.reviewer_id == reviewer_id)
     )
-    query = (
+    suspended = select(StaffUser.id).where(StaffUser.id == reviewer_id, StaffUser.review_suspended.is_(True))
+    best = (
         select(ReviewTask.id)
         .join(Account, Account.id == ReviewTask.account_id)
-        .where(ReviewTask.status == TaskStatus.QUEUED, Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen))
+        .where(ReviewTask.status == TaskStatus.QUEUED, Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen),
+               ~suspended.exists())
         .order_by(ReviewTask.priority.desc())  # walks ix_review_tasks_queue (status, priority) backwards
-        .limit(8)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=ReviewTask)  # PostgreSQL; SQLite leaves it out
+        .scalar_subquery()
     )
-    for task_id in db.scalars(query).all():
-        # Conditional update: two reviewers asking at once cannot both win the same task.
-        claimed = db.execute(
-            update(ReviewTask)
-            .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.QUEUED)
-            .values(status=TaskStatus.LEASED, lease_holder=reviewer_id, lease_expires_at=lease_until)
-        )
-        if rowcount(claimed) == 1:
-            return db.get(ReviewTask, task_id)
-    return None
+    claimed = db.scalars(
+        update(ReviewTask)
+        .where(ReviewTask.id == best, ReviewTask.status == TaskStatus.QUEUED)
+        .values(status=TaskStatus.LEASED, lease_holder=reviewer_id, lease_expires_at=lease_until)
+        .returning(ReviewTask)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if claimed is None and db.scalar(suspended) is not None:
+        raise Forbidden("your review access is suspended pending a privacy officer's check")
+    return claimed
 
 
 def leased_task(db: Session, task_id: str, reviewer_id: str) -> ReviewTask:

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sottovoce.accounts.consent import HUMAN_REVIEW, set_consent
 from sottovoce.core.audit import Actor
@@ -133,3 +133,34 @@ def test_expired_ticket_is_refused(services, queued):
         time.sleep(0.01)
         with pytest.raises(Forbidden, match="expired"):
             leases.redeem_ticket(db, task_id, token, "s")
+
+
+def test_reviewers_claiming_at_once_each_get_a_different_task(services, queued):
+    """The claim is one UPDATE ... (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING: twelve reviewers
+    asking at the same moment get twelve different tasks, with no error and none left unclaimed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(12):
+        queued()
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda i: lease(services, f"r{i}"), range(12)))
+    assert None not in got
+    assert len(set(got)) == 12
+    with services.sessions() as db:
+        holders = dict(db.execute(select(ReviewTask.id, ReviewTask.lease_holder).where(ReviewTask.id.in_(got))).all())
+    assert sorted(holders.values()) == sorted(f"r{i}" for i in range(12))
+
+
+def test_a_suspended_reviewer_is_refused_even_with_tasks_waiting(services, queued, make_staff):
+    from sottovoce.db.models import StaffUser
+    from sottovoce.staff.roles import REVIEWER
+
+    queued()
+    reviewer = make_staff(REVIEWER).user
+    with services.sessions() as db:
+        db.execute(update(StaffUser).where(StaffUser.id == reviewer.id).values(review_suspended=True))
+        db.commit()
+    with pytest.raises(Forbidden, match="suspended"):
+        lease(services, reviewer.id)
+    with services.sessions() as db:
+        assert db.scalar(select(ReviewTask.status)) == "queued"  # nothing was claimed on the way
