@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         "(/me and its API), staff (/staff). Split them over processes or hosts to keep staff work off the device path (docs/deploy.md)."
     )
     staff_concurrency: int = Field(
-        default=2, ge=0, description="Staff requests each web process runs at once (claims first, then submits, then pages and audio); "
+        default=1, ge=0, description="Staff requests each web process runs at once per lane (claims first, then submits, then pages and audio); "
         "the rest wait without a connection, so staff work never crowds out devices and account holders. 0: no limit."
     )
     staff_queue_timeout_s: float = Field(
