@@ -118,10 +118,20 @@ def _wake(future: asyncio.Future[None]) -> None:
 BUSY_BODY = json.dumps({"error": {"code": "busy", "message": "the server is busy; try again in a moment"}}).encode()
 
 
-class StaffAdmission:
-    def __init__(self, app: ASGIApp, slots: int, timeout_s: float):
-        self.app = app
+class StaffLanes:
+    """The two lanes of one process; /healthz reports how many staff requests wait in each."""
+
+    def __init__(self, slots: int):
         self.claims, self.work = PriorityGate(slots), PriorityGate(slots)
+
+    def status(self) -> dict[str, int]:
+        return {"slots": self.claims.slots, "claims_waiting": self.claims.queued, "work_waiting": self.work.queued}
+
+
+class StaffAdmission:
+    def __init__(self, app: ASGIApp, lanes: StaffLanes, timeout_s: float):
+        self.app = app
+        self.claims, self.work = lanes.claims, lanes.work
         self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -25,7 +25,7 @@ from sottovoce.jobs.recovery import recover
 from sottovoce.jobs.review import sample_and_queue_renders
 from sottovoce.jobs.worker import Worker
 from sottovoce.web import errors, site
-from sottovoce.web.admission import StaffAdmission
+from sottovoce.web.admission import StaffAdmission, StaffLanes
 from sottovoce.web.api import me as me_api
 from sottovoce.web.api import recordings
 from sottovoce.web.me import auth as me_auth
@@ -84,8 +84,9 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
     app.state.worker = None
     errors.install(app)
     site.install(app)  # HEAD where GET works, /favicon.ico
-    if services.settings.staff_concurrency > 0:  # added first: SecurityHeaders wraps its 503 too
-        app.add_middleware(StaffAdmission, slots=services.settings.staff_concurrency, timeout_s=services.settings.staff_queue_timeout_s)
+    lanes = StaffLanes(services.settings.staff_concurrency) if services.settings.staff_concurrency > 0 else None
+    if lanes is not None:  # added first: SecurityHeaders wraps its 503 too
+        app.add_middleware(StaffAdmission, lanes=lanes, timeout_s=services.settings.staff_queue_timeout_s)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for audience in services.settings.audience_list:
@@ -111,7 +112,8 @@ def create_app(services: Services, run_worker: bool = True) -> FastAPI:
         worker = app.state.worker
         worker_state = {"running": worker is not None, "threads_alive": worker.alive() if worker is not None else 0, **queue}
         worker_ok = worker is None or worker.alive() > 0
-        body = {"ok": database["ok"] and worker_ok, "database": database, "pool": pool_status(services.engine), "worker": worker_state}
+        body = {"ok": database["ok"] and worker_ok, "database": database, "pool": pool_status(services.engine), "worker": worker_state,
+                "staff_admission": lanes.status() if lanes is not None else None}
         return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     # The JSON API's schema, for generating clients (docs/interop.md); FastAPI's /openapi.json stays off.

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from sottovoce.web.admission import CLAIM, RETURN, STAFF, PriorityGate, StaffAdmission, staff_priority
+from sottovoce.web.admission import CLAIM, RETURN, STAFF, PriorityGate, StaffAdmission, StaffLanes, staff_priority
 
 
 @pytest.mark.parametrize(("method", "path", "expected"), [
@@ -122,9 +122,14 @@ def test_full_staff_lane_answers_503_with_retry_after_and_devices_pass():
         return start["status"], dict(start["headers"])
 
     async def scenario() -> None:
-        middleware = StaffAdmission(app, slots=1, timeout_s=0.1)
+        lanes = StaffLanes(1)
+        middleware = StaffAdmission(app, lanes=lanes, timeout_s=0.1)
         slow = asyncio.create_task(call(middleware, "GET", "/staff/review/tasks/t"))
         await asyncio.sleep(0.01)
+        waiting = asyncio.create_task(call(middleware, "GET", "/staff/privacy"))
+        await asyncio.sleep(0.01)
+        assert lanes.status() == {"slots": 1, "claims_waiting": 0, "work_waiting": 1}  # what /healthz shows
+        await waiting
         status, headers = await call(middleware, "GET", "/staff/supervise")
         assert (status, headers[b"retry-after"]) == (503, b"2")
         assert (await call(middleware, "POST", "/api/v1/recordings"))[0] == 200  # devices never wait
