@@ -47,6 +47,9 @@ from sottovoce.review.alignment import (
 )
 
 PII_PAD_S = 0.1
+# Times from the local recognizer are measured, but its word boundaries move by a tenth of a second
+# or two (a digit's onset can sit inside the previous word): spans taken from it get this much more.
+ALIGNED_EXTRA_S = 0.1
 
 
 @dataclass
@@ -144,10 +147,10 @@ def silence_pii(samples: np.ndarray, context: RenderContext) -> np.ndarray:
         # Not trusting the hypothesis's times: the masked words where the recognizer heard them,
         # and whatever it heard that is personal data (the hypothesis may not contain it at all).
         times = aligned_times(context.words, context.local_words)
-        spans += [times[i] for i in flagged]
         local_texts = [w["word"] for w in context.local_words]
         local_runs = find_entities(local_texts, look_for, _detect)
-        spans += spans_of(context.local_words, local_runs)
+        measured = [times[i] for i in flagged] + spans_of(context.local_words, local_runs)
+        spans += [(a - ALIGNED_EXTRA_S, b + ALIGNED_EXTRA_S) for a, b in measured]
         look_for += targets(local_texts, local_runs)
         context.params["local_pii_runs"] = len(local_runs)
     context.params["pii_spans_silenced"] = len(flagged)  # hypothesis words; ``spans`` adds their aligned times
@@ -167,7 +170,7 @@ def make_check(rounds: int = EXTEND_ROUNDS) -> Step:
             context.params["check"] = {"checks": 0}
             return samples
         clip, report = check_and_extend(
-            context.original, samples, context.spans, PII_PAD_S, context.look_for, context.recognizer(), _detect, _silence, rounds
+            context.original, samples, context.spans, PII_PAD_S, context.look_for, context.recognizer(), _silence, rounds
         )
         context.params["check"] = report
         return clip
