@@ -109,7 +109,7 @@ def part_check(recognizer: Recognizer, quick: bool) -> dict:
                     "masked": params.get("spans", 0) > 0, "fired": bool(check.get("recovered", [0])[0]) if check.get("checks") else False,
                     "withheld": served is None, "align_cpu_s": params.get("aligned", {}).get("cpu_s", 0.0) if not local else 0.0,
                     "check_cpu_s": check.get("cpu_s", 0.0), "checks": check.get("checks", 0),
-                    "leak": (not (served is None)) and leaked(recognizer, served, entity),
+                    "leak": (served is not None) and leaked(recognizer, served, entity),
                 })
     out: dict = {"clips": len(rows)}
     for condition in ("local hypothesis", "device, wrong times"):
@@ -117,8 +117,8 @@ def part_check(recognizer: Recognizer, quick: bool) -> dict:
         out[condition] = {
             "n": len(sub), "masked": sum(r["masked"] for r in sub), "fired": sum(r["fired"] for r in sub),
             "withheld": sum(r["withheld"] for r in sub), "leaks_in_served": sum(r["leak"] for r in sub),
-            "align_cpu_s_median": statistics.median(r["align_cpu_s"] for r in sub),
-            "check_cpu_s_median": statistics.median(r["check_cpu_s"] for r in sub),
+            "align_cpu_s_median": round(statistics.median(r["align_cpu_s"] for r in sub), 3),
+            "check_cpu_s_median": round(statistics.median(r["check_cpu_s"] for r in sub), 3),
             "check_cpu_per_audio_s": round(sum(r["check_cpu_s"] for r in sub) / sum(r["seconds"] for r in sub), 3),
         }
     return out
@@ -176,14 +176,95 @@ def part_listening(recognizer: Recognizer, quick: bool) -> dict:
     }
 
 
+def _eer(scores: list[float], labels: list[int]) -> float:
+    s, y = np.asarray(scores), np.asarray(labels)
+    y = y[np.argsort(-s)]
+    fnr = 1 - np.cumsum(y) / y.sum()
+    fpr = np.cumsum(1 - y) / (1 - y).sum()
+    k = int(np.argmin(np.abs(fnr - fpr)))
+    return float((fnr[k] + fpr[k]) / 2)
+
+
+def _eer_with_interval(trials: list[tuple[str, np.ndarray]], models: dict[str, np.ndarray], rounds: int = 1000) -> dict:
+    """EER over (speaker, embedding) trials scored against every enrolled speaker, with a
+    bootstrap 95% interval that resamples trials."""
+    def scored(sample: list[tuple[str, np.ndarray]]) -> float:
+        scores, labels = [], []
+        for spk, emb in sample:
+            for model_spk, model in models.items():
+                scores.append(float(model @ emb))
+                labels.append(int(spk == model_spk))
+        return _eer(scores, labels)
+
+    rng = np.random.default_rng(SEED)
+    boots = [scored([trials[i] for i in rng.integers(0, len(trials), len(trials))]) for _ in range(rounds)]
+    return {"eer": round(scored(trials), 3), "ci95": [round(float(np.percentile(boots, 2.5)), 3), round(float(np.percentile(boots, 97.5)), 3)], "trials": len(trials)}
+
+
+SEED = 20240601
+
+
+def part_eer(recognizer: Recognizer, quick: bool) -> dict:
+    """Speaker verification on what the reviewer hears: the default render (McAdams), whole clip
+    against listening windows; resemblyzer attacker enrolled on 3 original utterances (ignorant)
+    or on 3 rendered whole clips (lazy-informed). Real speakers only (fsdd, speech-to-phrase)."""
+    import random
+
+    import torch
+    from resemblyzer import VoiceEncoder, preprocess_wav
+
+    torch.set_num_threads(1)
+    encoder = VoiceEncoder("cpu", verbose=False)
+
+    def embed(audio: np.ndarray) -> np.ndarray:
+        return encoder.embed_utterance(preprocess_wav(audio, source_sr=SR))
+
+    utts = voice_data.fsdd_utterances(6 if quick else 10, random.Random(SEED)) + voice_data.stp_utterances(6 if quick else 10, random.Random(SEED))
+    rows = []
+    for u in utts:
+        words = recognizer.words(u.audio)
+        served, _params = render(recognizer, u.audio, words, True, [])
+        if served is None:
+            continue
+        entities = deidentify.pii_entities([w["word"] for w in words], [])
+        shown = [ReviewWord(i, w["word"], w["start"], w["end"], w["confidence"], w["confidence"] < 0.6 and not e, e, i, i) for i, (w, e) in enumerate(zip(words, entities))]
+        listening = plan(shown, {w.index: (w.start, w.end) for w in shown}, attention(shown, set()), len(u.audio) / SR)
+        windows = cut(served, listening.windows)
+        rows.append((u.speaker, embed(u.audio), embed(served), embed(windows) if len(windows) > SR // 4 else None, len(windows) / len(u.audio)))
+    speakers = sorted({r[0] for r in rows})
+    n_enroll = 3
+    enroll: dict[str, dict[str, np.ndarray]] = {"original": {}, "rendered": {}}
+    trials: dict[str, list[tuple[str, np.ndarray]]] = {"original": [], "whole": [], "windows": []}
+    for spk in speakers:
+        mine = [r for r in rows if r[0] == spk]
+        for key, col in (("original", 1), ("rendered", 2)):
+            m = np.mean([r[col] for r in mine[:n_enroll]], axis=0)
+            enroll[key][spk] = m / np.linalg.norm(m)
+        for r in mine[n_enroll:]:
+            trials["original"].append((spk, r[1]))
+            trials["whole"].append((spk, r[2]))
+            trials["windows"].append((spk, r[3] if r[3] is not None else r[2] * 0))
+    return {
+        "speakers": len(speakers), "utterances": len(rows),
+        "heard_fraction_median": round(statistics.median(r[4] for r in rows), 3),
+        "original": _eer_with_interval(trials["original"], enroll["original"]),
+        "ignorant_whole": _eer_with_interval(trials["whole"], enroll["original"]),
+        "ignorant_windows": _eer_with_interval(trials["windows"], enroll["original"]),
+        "lazy_informed_whole": _eer_with_interval(trials["whole"], enroll["rendered"]),
+        "lazy_informed_windows": _eer_with_interval(trials["windows"], enroll["rendered"]),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--only", choices=["check", "listening", "eer"], action="append", help="run only these parts")
     args = ap.parse_args()
     started = time.time()
     recognizer = Recognizer()
-    result = {"check": part_check(recognizer, args.quick), "listening": part_listening(recognizer, args.quick)}
+    parts = {"check": part_check, "listening": part_listening, "eer": part_eer}
+    result: dict = {name: run(recognizer, args.quick) for name, run in parts.items() if not args.only or name in args.only}
     result["wall_s"] = round(time.time() - started, 1)
     print(json.dumps(result, indent=2))
 
