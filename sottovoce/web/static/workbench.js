@@ -72,6 +72,8 @@
     task.dataset.whole = "1";
     document.getElementById("windows").hidden = true;
     audio.pause();
+    const canvas = document.getElementById("waveform");
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
     await loadAudio();
     audio.addEventListener("loadedmetadata", () => { document.getElementById("clip-length").textContent = audio.duration.toFixed(1); }, { once: true });
   }
