@@ -216,8 +216,12 @@ def part_eer(recognizer: Recognizer, quick: bool) -> dict:
     torch.set_num_threads(1)
     encoder = VoiceEncoder("cpu", verbose=False)
 
-    def embed(audio: np.ndarray) -> np.ndarray:
-        return encoder.embed_utterance(preprocess_wav(audio, source_sr=SR))
+    def embed(audio: np.ndarray) -> np.ndarray | None:
+        # resemblyzer normalizes the level first: audio that is (nearly) all silence has none.
+        if len(audio) < SR // 4 or float(np.max(np.abs(audio))) < 1e-4:
+            return None
+        emb = encoder.embed_utterance(preprocess_wav(audio, source_sr=SR))
+        return emb if np.all(np.isfinite(emb)) else None
 
     utts = voice_data.fsdd_utterances(6 if quick else 10, random.Random(SEED)) + voice_data.stp_utterances(6 if quick else 10, random.Random(SEED))
     rows = []
@@ -230,7 +234,10 @@ def part_eer(recognizer: Recognizer, quick: bool) -> dict:
         shown = [ReviewWord(i, w["word"], w["start"], w["end"], w["confidence"], w["confidence"] < 0.6 and not e, e, i, i) for i, (w, e) in enumerate(zip(words, entities))]
         listening = plan(shown, {w.index: (w.start, w.end) for w in shown}, attention(shown, set()), len(u.audio) / SR)
         windows = cut(served, listening.windows)
-        rows.append((u.speaker, embed(u.audio), embed(served), embed(windows) if len(windows) > SR // 4 else None, len(windows) / len(u.audio)))
+        original, whole = embed(u.audio), embed(served)
+        if original is None or whole is None:
+            continue
+        rows.append((u.speaker, original, whole, embed(windows), len(windows) / len(u.audio)))
     speakers = sorted({r[0] for r in rows})
     n_enroll = 3
     enroll: dict[str, dict[str, np.ndarray]] = {"original": {}, "rendered": {}}
@@ -243,7 +250,8 @@ def part_eer(recognizer: Recognizer, quick: bool) -> dict:
         for r in mine[n_enroll:]:
             trials["original"].append((spk, r[1]))
             trials["whole"].append((spk, r[2]))
-            trials["windows"].append((spk, r[3] if r[3] is not None else r[2] * 0))
+            # Windows with too little audio to embed give the attacker nothing: a score of 0 for everyone.
+            trials["windows"].append((spk, r[3] if r[3] is not None else np.zeros_like(r[2])))
     return {
         "speakers": len(speakers), "utterances": len(rows),
         "heard_fraction_median": round(statistics.median(r[4] for r in rows), 3),

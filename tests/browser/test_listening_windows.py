@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 
 from sottovoce.db.models import AuditEvent
 from sottovoce.review.listening import WHOLE_CLIP
+from sottovoce.review.render import rendered_wav
 from sottovoce.review.sampler import create_tasks
 from sottovoce.staff.roles import REVIEWER
-from tests.browser.conftest import shot, sign_in_with_keyboard
+from tests.browser.conftest import shot, sign_in_with_keyboard, wait_for_focus
 
 pytestmark = pytest.mark.slow
 
@@ -18,12 +19,15 @@ def test_hear_the_whole_clip_is_an_audited_click(live_server, page, make_staff, 
     recording = make_recording(device, words=(("what's", 0.9), ("the", 0.9), ("temperature", 0.9), ("of", 0.9), ("the", 0.9), ("ecobee", 0.2)),
                                clip="what-s-the-temperature-of-the-ecobee.wav")
     with services.sessions() as db:
-        task_id = create_tasks(db, recording.id, account.id, "uncertainty", 0.9)[0].id
+        task = create_tasks(db, recording.id, account.id, "uncertainty", 0.9)[0]
         db.commit()
+        task_id = task.id
+        rendered_wav(services, db, task)  # what the render job does ahead of the lease
     sign_in_with_keyboard(page, live_server, make_staff(REVIEWER))
     page.goto(live_server + "/staff/review")
-    page.click("#start")
-    page.wait_for_url(f"{live_server}/staff/review/tasks/{task_id}")
+    wait_for_focus(page, "#start")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/staff/review/tasks/{task_id}", timeout=120_000)
     page.wait_for_selector("#task[data-audio-ready='1']")
     assert page.is_visible("#windows") and "ecobee" in page.inner_text("#windows")
     windowed = float(page.evaluate("document.querySelector('input.word[data-index=\"5\"]').dataset.start"))
