@@ -6,7 +6,8 @@ A word needs attention when the recognizer was unsure of it (confidence below
 (never the other reviewer of the same blind pair), or when it stands next to a masked run (is the
 placeholder's boundary right?). Each such word is heard with ``CONTEXT_S`` either side; windows
 that touch are merged, and the served clip is the windows joined by ``GAP_S`` of silence. A clip
-with no such word gets one spot-check window around its least confident word. Hearing the whole
+with no such word gets one spot-check window around its least confident word; one whose every word
+is masked gets no window (a short silence is served). Hearing the whole
 clip is an explicit, audited choice (``WHOLE_CLIP``, web/staff/review.py), counted per reviewer
 for supervisors.
 
@@ -128,7 +129,8 @@ def cut(samples: np.ndarray, windows: list[Window], rate: int = SAMPLE_RATE) -> 
         if pieces:
             pieces.append(gap)
         pieces.append(piece)
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    # Every word masked: nothing needs hearing (the words are silenced anyway), so a short silence.
+    return np.concatenate(pieces) if pieces else gap
 
 
 def edited_by_others(services: Services, db: Session, task: ReviewTask) -> set[int]:

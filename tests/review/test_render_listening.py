@@ -50,6 +50,14 @@ def test_a_clip_with_nothing_doubtful_gets_one_spot_check_window():
     assert attention(words, set()) == {1: [SPOT_CHECK]}
 
 
+def test_a_clip_whose_every_word_is_masked_has_nothing_to_hear():
+    words = [word(0, "[PHONE]", 0.2, pii="PHONE")]
+    listening = plan(words, {0: (0.2, 0.5)}, attention(words, set()), 3.0)
+    assert listening.windows == [] and listening.served_times == {}
+    served = cut(np.ones(3 * SAMPLE_RATE, dtype=np.float32), listening.windows)
+    assert len(served) == int(GAP_S * SAMPLE_RATE) and not served.any()
+
+
 def lease(app_client):
     queue = app_client.get("/staff/review")
     token = re.search(r'name="csrf" value="([^"]+)"', queue.text).group(1)
