@@ -28,6 +28,8 @@ class ReviewWord:
     confidence: float
     low: bool
     pii: str | None = None  # an entity type when the word was replaced by a placeholder
+    first: int = -1  # the hypothesis words it shows (a placeholder spans a run), for the listening windows
+    last: int = -1
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,11 @@ def reviewer_view(services: Services, db: Session, task: ReviewTask) -> Reviewer
     else:
         entities = pii_entities(texts, known)  # always: no path skips detection
     shown: list[ReviewWord] = []
-    for w, entity in zip(words, entities):
+    for i, (w, entity) in enumerate(zip(words, entities)):
         if entity and shown and shown[-1].pii == entity:
             # One placeholder per run of personal data: extend it over the next word.
             last = shown[-1]
-            shown[-1] = ReviewWord(last.index, last.text, last.start, round(w["end"], 2), min(last.confidence, round(w["confidence"], 2)), last.low, entity)
+            shown[-1] = ReviewWord(last.index, last.text, last.start, round(w["end"], 2), min(last.confidence, round(w["confidence"], 2)), last.low, entity, last.first, i)
             continue
         shown.append(
             ReviewWord(
@@ -72,6 +74,8 @@ def reviewer_view(services: Services, db: Session, task: ReviewTask) -> Reviewer
                 confidence=round(w["confidence"], 2),
                 low=w["confidence"] < threshold and not entity,
                 pii=entity,
+                first=i,
+                last=i,
             )
         )
     return ReviewerView(task_id=task.id, status=task.status, duration_s=round(recording.duration_s, 1), words=shown, low_threshold=threshold)

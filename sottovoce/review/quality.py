@@ -20,6 +20,7 @@ from sottovoce.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Adjudication, Annotation, GoldReference, Recording, ReviewTask, StaffUser
+from sottovoce.review.listening import whole_clip_counts
 from sottovoce.review.sampler import create_tasks
 from sottovoce.review.submissions import open_annotation
 
@@ -34,6 +35,7 @@ class ReviewerQuality:
     agreement_wer: float | None  # mean WER against the other reviewer of the same clip
     gold_wer: float | None
     gold_clips: int
+    whole_clips: int = 0  # times they chose "hear the whole clip" (audited, review/listening.py)
 
 
 def _submitted_by_group(db: Session) -> dict[str, list[Annotation]]:
@@ -81,8 +83,9 @@ def reviewer_quality(services: Services, db: Session) -> list[ReviewerQuality]:
         words = sum(n for _, n in pairs)
         return round(sum(e for e, _ in pairs) / words, 3) if words else None
 
+    whole = whole_clip_counts(db)
     return [
-        ReviewerQuality(names.get(rid, "?"), n, rate(agreement[rid]), rate(gold[rid]), len(gold[rid]))
+        ReviewerQuality(names.get(rid, "?"), n, rate(agreement[rid]), rate(gold[rid]), len(gold[rid]), whole.get(rid, 0))
         for rid, n in sorted(submitted.items(), key=lambda kv: names.get(kv[0], ""))
     ]
 

@@ -41,6 +41,7 @@ EXPECTED = {
     ("POST", "/staff/review/tasks/{task_id}/submit"): {REVIEWER},
     ("POST", "/staff/review/tasks/{task_id}/skip"): {REVIEWER},
     ("POST", "/staff/review/tasks/{task_id}/stop"): {REVIEWER},
+    ("POST", "/staff/review/tasks/{task_id}/whole"): {REVIEWER},
     ("GET", "/staff/supervise"): {SUPERVISOR},
     ("GET", "/staff/supervise/disagreements/{group_id}"): {SUPERVISOR},
     ("POST", "/staff/supervise/disagreements/{group_id}"): {SUPERVISOR},

@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 from sottovoce.core.errors import Conflict, SottovoceError, TooManyRequests
 from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest
+from sottovoce.db.models import ReviewTask
 from sottovoce.forensics.tracing import mark_wav
 from sottovoce.review import leases as task_leases
+from sottovoce.review.listening import WHOLE_CLIP, ListeningPlan, listening_plan, windowed_wav
 from sottovoce.review.projection import reviewer_view
 from sottovoce.review.render import rendered_wav
 from sottovoce.review.submissions import Submission, skip, stop_sensitive, submit
@@ -59,8 +61,18 @@ PREPARED = PreparedClips()
 reviewer = staff(REVIEWER)
 
 
-def _session_hash(principal: StaffPrincipal) -> str:
-    return digest(principal.session.token_hash)
+def _session_hash(principal: StaffPrincipal, whole: bool = False) -> str:
+    # A whole-clip ticket is bound to another hash, so a windows ticket cannot be replayed with
+    # ``whole=1``: the whole clip is served only after its own audited request.
+    return digest(principal.session.token_hash + (":whole" if whole else ""))
+
+
+def _served_wav(services: Services, db: Session, task: ReviewTask, plan: ListeningPlan | None, whole: bool) -> bytes:
+    """The de-identified clip as the reviewer hears it: by default only the listening windows."""
+    wav = rendered_wav(services, db, task)
+    if whole:
+        return wav
+    return windowed_wav(wav, plan or listening_plan(services, db, task, reviewer_view(services, db, task)))
 
 
 def _next_url(services: Services, db: Session, principal: StaffPrincipal) -> str:
@@ -90,23 +102,44 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
         task = task_leases.leased_task(db, task_id, principal.user.id)
     except Conflict:
         return templates.TemplateResponse(request, "staff/review_withdrawn.html", {"principal": principal}, status_code=409)
+    try:
+        rendered_wav(services, db, task)  # rendered now if the render job has not run yet
+    except Conflict:  # the render was withheld (a masked entity stayed audible): nothing is shown
+        return templates.TemplateResponse(request, "staff/review_withdrawn.html", {"principal": principal}, status_code=409)
     view = reviewer_view(services, db, task)
+    plan = listening_plan(services, db, task, view)
+    wav = _served_wav(services, db, task, plan, whole=False)
     # The page shows transcript text: audited before it is sent, or not sent at all.
     services.audit.record(db, principal.actor, "review.transcript_served", task.id)
     ticket = task_leases.issue_ticket(services, db, task, _session_hash(principal))
     task_leases.renew(services, task)
     db.commit()
     # Mark the clip now, while the page travels, so the audio request only has to send it.
-    PREPARED.put(ticket, mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id))
-    context = {"principal": principal, "view": view, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}"}
+    PREPARED.put(ticket, mark_wav(services, wav, principal.user.id, task.id))
+    context = {"principal": principal, "view": view, "plan": plan, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}"}
     return templates.TemplateResponse(request, "staff/review_task.html", context)
 
 
+@router.post("/tasks/{task_id}/whole")
+def whole_clip(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
+    """"Hear the whole clip": an explicit choice, audited before the link is given (and counted
+    per reviewer for supervisors). Returns a single-use link and each word's time in the clip."""
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    view = reviewer_view(services, db, task)
+    times = listening_plan(services, db, task, view).whole_times
+    services.audit.record(db, principal.actor, WHOLE_CLIP, task.id)
+    ticket = task_leases.issue_ticket(services, db, task, _session_hash(principal, whole=True))
+    task_leases.renew(services, task)
+    db.commit()
+    words = [{"index": i, "start": a, "end": b} for i, (a, b) in sorted(times.items())]
+    return JSONResponse({"audio": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}&whole=1", "words": words})
+
+
 @router.get("/tasks/{task_id}/audio")
-def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> Response:
+def task_audio(task_id: str, ticket: str = Query("", max_length=100), whole: bool = Query(False), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> Response:
     try:
         task = task_leases.leased_task(db, task_id, principal.user.id)
-        task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal))
+        task_leases.redeem_ticket(db, task.id, ticket, _session_hash(principal, whole))
     except SottovoceError:
         # Fetching audio without a lease or a valid link is what exfiltration looks like: record it.
         db.rollback()
@@ -117,8 +150,8 @@ def task_audio(task_id: str, ticket: str = Query("", max_length=100), principal:
         db.commit()
         raise TooManyRequests("too many clips in a minute; slow down")
     # The served clip names its receiver: a per-reviewer, per-task forensic watermark.
-    wav = PREPARED.take(ticket) or mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id)
-    services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind})
+    wav = (None if whole else PREPARED.take(ticket)) or mark_wav(services, _served_wav(services, db, task, None, whole), principal.user.id, task.id)
+    services.audit.record(db, principal.actor, "review.audio_served", task.id, {"kind": task.kind, "listening": "whole" if whole else "windows"})
     # Inline, never cached, no file name: nothing invites saving the clip.
     headers = {"Cache-Control": "no-store", "Content-Disposition": "inline"}  # nosniff comes from web/security.py
     return Response(wav, media_type="audio/wav", headers=headers)

@@ -56,6 +56,30 @@
     } catch (e) { /* the waveform is a help, not a requirement */ }
   }
 
+  // "Hear the whole clip": an explicit, audited request; the page then plays the whole clip and
+  // each word carries its time in it (by default only the listening windows are served).
+  async function hearWholeClip() {
+    if (withdrawn || task.dataset.whole === "1") return;
+    const response = await post("whole");
+    if (!response.ok) { showWithdrawn(); return; }
+    const answer = await response.json();
+    const byIndex = new Map(answer.words.map((w) => [String(w.index), w]));
+    for (const input of words()) {
+      const w = byIndex.get(input.dataset.index);
+      if (w) { input.dataset.start = w.start; input.dataset.end = w.end; }
+    }
+    task.dataset.audio = answer.audio;
+    task.dataset.whole = "1";
+    document.getElementById("windows").hidden = true;
+    audio.pause();
+    const canvas = document.getElementById("waveform");
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+    await loadAudio();
+    audio.addEventListener("loadedmetadata", () => { document.getElementById("clip-length").textContent = audio.duration.toFixed(1); }, { once: true });
+  }
+  const wholeButton = document.getElementById("whole");
+  if (wholeButton) wholeButton.addEventListener("click", hearWholeClip);
+
   function togglePlay() {
     if (withdrawn || !audio.src) return;
     if (audio.paused) audio.play(); else audio.pause();
