@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/watermark_eval.py --quick            # smoke run (12 clips)
     .venv/bin/python benchmarks/watermark_eval.py --json             # JSON instead of the table
     .venv/bin/python benchmarks/watermark_eval.py --stress           # add harsher channels
+    .venv/bin/python benchmarks/watermark_eval.py --seconds 10 --only "none,amr-nb 4.75 kbit/s"  # 10-s clips
 
 N/5 reviewers x 5 tasks = N (reviewer, task) candidates (N = 500 or 5,000).  Every 3-s clip
 is marked for one of them, sent through each leak channel in ``channels.py`` (the issue-7
@@ -81,6 +82,24 @@ def picovoice_clips(root: Path, limit: int, per_file: int) -> list[np.ndarray]:
             (lo + hi) // 2
         ]:
             clips.append(_window_at(x, int(centre)))
+    return clips
+
+
+def picovoice_joined(root: Path, limit: int) -> list[np.ndarray]:
+    """Clips longer than one picovoice utterance (``--seconds``): each file's speech span
+    followed by the next files' until the clip is filled."""
+    spans = []
+    for path in sorted((root / PICOVOICE).glob("*.wav"))[: limit + 8]:
+        x = _read(path)
+        lo, hi = _speech_span(x)
+        spans.append(x[lo:hi])
+    clips = []
+    for i in range(min(limit, len(spans))):
+        parts, j = [], i
+        while sum(map(len, parts)) < CLIP:
+            parts.append(spans[j % len(spans)])
+            j += 1
+        clips.append(np.concatenate(parts)[:CLIP])
     return clips
 
 
@@ -371,7 +390,8 @@ def summarise(per_attack, quality, innocent, n_marked, pool_size, seconds, embed
         "date": datetime.date.today().isoformat(),
         "clips_marked": n_marked,
         "candidates": pool_size,
-        "threshold_layer_one": wm.detection_threshold(pool_size),
+        "clip_seconds": CLIP / RATE,
+        "threshold_layer_one": wm.detection_threshold(pool_size, CLIP / RATE),
         "threshold_layer_two": float(np.sqrt(2 * np.log(2 * pool_size * wm.patchwork.n_hypotheses(CLIP) * 2 / wm.FALSE_ACCUSATION))),
         "attacks": attacks,
         "false_accusation": innocent,
@@ -395,9 +415,9 @@ def summarise(per_attack, quality, innocent, n_marked, pool_size, seconds, embed
 
 
 def print_table(r: dict) -> None:
-    print(f"{r['clips_marked']} marked 3-s speech clips, {r['candidates']} candidates "
+    print(f"{r['clips_marked']} marked {r['clip_seconds']:g}-s speech clips, {r['candidates']} candidates "
           f"({r['candidates'] // 5} reviewers x 5 tasks), thresholds {r['threshold_layer_one']:.2f} (layer one) / "
-          f"{r['threshold_layer_two']:.2f} (layer two), 3-s clip")
+          f"{r['threshold_layer_two']:.2f} (layer two)")
     print(f"{'attack':<26} {'right':>6} {'95% interval':>13} {'task':>6} {'innoc.':>6} {'missed':>6} {'score med/min':>14} found by")
     for name, a in r["attacks"].items():
         if name == next(iter(DISGUISE)):
@@ -428,7 +448,7 @@ def print_table(r: dict) -> None:
     cost = r["embed_cost"]
     print(f"marking cost         3-s clip median {cost['3s']['median_ms']:.1f} ms (p95 {cost['3s']['p95_ms']:.1f}); "
           f"10-s clip median {cost['10s']['median_ms']:.1f} ms (p95 {cost['10s']['p95_ms']:.1f}) (CPU time, one core)")
-    print(f"trace                {r['trace_seconds_mean']:.2f} s CPU per 3-s clip x {r['candidates']} candidates (mean over trials)")
+    print(f"trace                {r['trace_seconds_mean']:.2f} s CPU per clip x {r['candidates']} candidates (mean over trials)")
     print(f"mark SNR             median {r['snr_db_median']:.1f} dB, min {r['snr_db_min']:.1f} dB; "
           f"segmental SNR median {r['segmental_snr_db_median']:.1f} dB")
     print(f"masking proxy        NMR median {r['nmr_db_median']:.1f} dB (max {r['nmr_db_max']:.1f}); "
@@ -453,14 +473,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated channel names to run (default: all)")
     parser.add_argument("--no-collusion", action="store_true", help="skip the collusion rows")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seconds", type=int, default=3,
+                        help="clip length (default 3; longer clips join utterances, see picovoice_joined)")
     args = parser.parse_args(argv)
+    global CLIP
+    CLIP = args.seconds * RATE
     if not (args.corpus / PICOVOICE).is_dir() or not (args.corpus / PHRASES).is_dir():
         print(f"corpora not found under {args.corpus}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(args.seed)
     n_pico, n_phrase = (8, 4) if args.quick else (100, 31)
-    marked = picovoice_clips(args.corpus, n_pico, 1) + phrase_clips(args.corpus, n_phrase)
-    unmarked = marked if args.quick else picovoice_clips(args.corpus, n_pico, 3) + phrase_clips(args.corpus, n_phrase)
+    if args.seconds > 3:
+        marked = picovoice_joined(args.corpus, n_pico) + phrase_clips(args.corpus, n_phrase)
+        unmarked = marked
+    else:
+        marked = picovoice_clips(args.corpus, n_pico, 1) + phrase_clips(args.corpus, n_phrase)
+        unmarked = marked if args.quick else picovoice_clips(args.corpus, n_pico, 3) + phrase_clips(args.corpus, n_phrase)
     if args.clips:
         # Spread over both corpora: every k-th clip.
         marked = marked[:: max(1, len(marked) // args.clips)][: args.clips]
