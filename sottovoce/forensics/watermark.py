@@ -10,11 +10,12 @@ present, or returns ``None``.  ``docs/watermark.md`` has the design and measured
 
 What it protects against
 ------------------------
-* Casual and careless leaks: re-encoding (MP3 32 kbit/s, Opus 16 kbit/s, GSM), resampling to
+* Casual and careless leaks: re-encoding (MP3 32 kbit/s, Opus 16 kbit/s, GSM, AMR-NB on
+  clips of about 10 s of speech or more), resampling to
   telephone rate (8 kHz), added noise, trimming, gain and polarity changes, and playing the
   clip through a loudspeaker into a microphone in an ordinary room, including the clock
   mismatch between the two devices (searched up to +-200 ppm).
-* "Disguises": tempo changes (+-5 %), speed changes and pitch shifts (+-125 cents), found by
+* "Disguises": tempo and speed changes (+-5 %) and pitch shifts (+-125 cents), found by
   a second layer (``patchwork.py``) that marks the power spectrum on a log-frequency grid.
 * Collusion by averaging or splicing copies: every reviewer whose mark is present is listed
   (``trace_all``); two colluders are named reliably, three mostly (docs/watermark.md).
@@ -32,8 +33,10 @@ What it does not protect against
 * Estimation attacks: layer one repeats every ``PERIOD`` samples and layer two every 3 s, so
   someone who collects many clips marked for the same (reviewer, task) could estimate and
   subtract them.
-* Low-rate speech codecs (AMR-NB 4.75 kbit/s defeats both layers), time or pitch changes
-  beyond the searched ranges, very reverberant re-recording, stacked codecs, re-speaking.
+* Low-rate speech codecs on short clips: after AMR-NB 4.75 kbit/s only layer one's low band
+  survives, and its evidence grows with the length of speech (3-s clips are mostly missed,
+  10 s are traced; docs/watermark.md).  Time or pitch changes beyond the searched ranges,
+  very reverberant re-recording, stacked codecs, re-speaking.
 * Leaks of the transcript text rather than the audio.
 * Anyone who knows the key can forge or remove marks: keep it in the server's secret store.
 A watermark hit is evidence for an investigation, not proof on its own.
