@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unmarked", type=int, default=0, help="unmarked clips (0: all 331)")
     parser.add_argument("--only", default="", help="comma-separated channel names to run (default: all)")
     parser.add_argument("--no-collusion", action="store_true", help="skip the collusion rows")
+    parser.add_argument("--no-unmarked", action="store_true", help="skip the unmarked and outsider trials")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seconds", type=int, default=3,
                         help="clip length (default 3; longer clips join utterances, see picovoice_joined)")
@@ -500,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only:
         attacks = {name: attacks[name] for name in args.only.split(",")}
     per_attack, quality = run_marked(marked, pool, rng, attacks, collusion=not args.no_collusion)
-    innocent = run_unmarked(unmarked, pool, rng)
+    innocent = run_unmarked([] if args.no_unmarked else unmarked, pool, rng)
     result = summarise(per_attack, quality, innocent, len(marked), len(pool), time.perf_counter() - start,
                        embed_cost_ms(marked))
     if args.json == "-":
