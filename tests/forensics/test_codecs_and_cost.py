@@ -125,3 +125,18 @@ def test_route_marking_keeps_the_wav_and_names_the_reviewer():
     samples, rate = soundfile.read(io.BytesIO(marked_wav), dtype="float32")
     assert rate == RATE and len(samples) == len(clip)
     assert [r.mark for r in trace_all(samples, rate, KEY, CANDIDATES)] == [CANDIDATES[7]]
+
+
+def _narrowband(x: np.ndarray) -> bool:
+    return wm._is_narrowband(wm._smoothed_power(wm._stft(np.asarray(x, dtype=np.float64), wm._DETECT_FRAME)))
+
+
+def test_telephone_band_audio_gets_the_low_band_profile_and_wideband_audio_does_not():
+    clip = embed(speech_like(38), RATE, KEY, CANDIDATES[1])
+    assert not _narrowband(clip)
+    assert not _narrowband(channels.mp3_32k(clip, RATE))
+    assert _narrowband(channels.resample_8k(clip, RATE))
+    assert _narrowband(channels.amr_nb(clip, RATE, 4750))
+    # The profile weighs the band where AMR-NB keeps the waveform, and nothing above 4 kHz.
+    assert wm._NARROW_PROFILE[wm._DETECT_FREQS <= 900].min() == 1.0
+    assert wm._NARROW_PROFILE[wm._DETECT_FREQS >= 4000].max() == 0.0
