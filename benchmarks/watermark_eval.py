@@ -283,7 +283,7 @@ def run_marked(clips, pool, rng, attacks, collusion=True) -> tuple[dict, dict]:
     return per_attack, quality
 
 
-UNMARKED_CHANNELS = ("none", "mp3 32 kbit/s", "white noise 20 dB", "tempo +4%", "pitch -100 cents", "amr-nb 4.75 kbit/s")
+UNMARKED_CHANNELS = ("none", "mp3 32 kbit/s", "white noise 20 dB", "tempo +4%", "pitch -100 cents", "amr-nb 4.75 kbit/s", "gsm 8 kHz")
 
 
 def run_unmarked(clips, pool, rng) -> dict:
