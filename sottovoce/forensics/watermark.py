@@ -594,11 +594,11 @@ def _trace_spread(received: np.ndarray, sample_rate: int, key: bytes, pool: list
     for (scores, lags, rows), n_tests in zip(families, family_tests):
         tests = split * n_tests  # each family at 1/split of layer one's budget
         threshold = _threshold(tests, FALSE_ACCUSATION / _LAYERS)
-        for index in np.flatnonzero(scores >= threshold):
-            score = float(scores[index])
+        for hit in np.flatnonzero(scores >= threshold).tolist():
+            score = float(scores[hit])
             log_p = math.log(_LAYERS * tests) - score**2 / 2.0
-            if int(index) not in best or log_p < best[int(index)][0]:
-                best[int(index)] = (log_p, score, int(lags[index]), int(rows[index]))
+            if hit not in best or log_p < best[hit][0]:
+                best[hit] = (log_p, score, int(lags[hit]), int(rows[hit]))
     found = []
     for index, (log_p, score, lag, row) in best.items():
         # The slice's first sample sits (-lag) into the mark's period; step back to the clip's.
