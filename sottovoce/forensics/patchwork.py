@@ -34,6 +34,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
 RATE = 16_000
@@ -85,33 +86,41 @@ def _band_of_freq(freqs: np.ndarray, shift: float = 0.0) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _embed_tables() -> tuple[np.ndarray, np.ndarray]:
-    window = np.sqrt(np.hanning(_EMBED_FRAME + 1)[:-1])
+    window = np.sqrt(np.hanning(_EMBED_FRAME + 1)[:-1]).astype(np.float32)
     band = _band_of_freq(np.fft.rfftfreq(_EMBED_FRAME, 1 / RATE))
     return window, band
 
 
 @lru_cache(maxsize=4096)
 def _gain_table(key: bytes, reviewer_id: str, task_id: str) -> np.ndarray:
-    """Linear gain per (tile, bin)."""
+    """Gain minus one per (tile, bin), float32, cached per process (read-only)."""
     _, band = _embed_tables()
     signs = np.repeat(pattern(key, reviewer_id, task_id), 2, axis=1) * np.tile([1.0, -1.0], N_PAIRS)
     gains_db = np.zeros((TILES, len(band)))
     inside = band >= 0
     gains_db[:, inside] = DEPTH_DB * signs[:, band[inside]]
-    return 10 ** (gains_db / 20)
+    table = (10 ** (gains_db / 20) - 1.0).astype(np.float32)
+    table.setflags(write=False)
+    return table
 
 
 def embed16(x: np.ndarray, key: bytes, reviewer_id: str, task_id: str) -> np.ndarray:
-    """The gain-patterned version of ``x`` (16 kHz float64, same length)."""
+    """The gain-patterned version of ``x`` (16 kHz, same length, float64)."""
+    return x + mark16(x, key, reviewer_id, task_id)
+
+
+def mark16(x: np.ndarray, key: bytes, reviewer_id: str, task_id: str) -> np.ndarray:
+    """What ``embed16`` adds to ``x``: float32, computed in single precision (it runs on
+    every served clip; the pattern's gains do not need more precision)."""
     window, _ = _embed_tables()
     hop = _EMBED_HOP
     n = len(x)
-    padded = np.pad(x, (hop, hop + (-n) % hop))
-    spec = np.fft.rfft(sliding_window_view(padded, _EMBED_FRAME)[::hop] * window, axis=1)
+    padded = np.pad(x.astype(np.float32, copy=False), (hop, hop + (-n) % hop))
+    spec = scipy.fft.rfft(sliding_window_view(padded, _EMBED_FRAME)[::hop] * window, axis=1)
     # Frame i is centred on sample i * hop of the clip; its tile is where that centre falls.
     tile = (np.arange(len(spec)) * hop // TILE) % TILES
-    out = np.fft.irfft(spec * _gain_table(key, reviewer_id, task_id)[tile], n=_EMBED_FRAME, axis=1) * window
-    blocks = np.zeros((len(out) + 1, hop))
+    out = scipy.fft.irfft(spec * _gain_table(key, reviewer_id, task_id)[tile], n=_EMBED_FRAME, axis=1) * window
+    blocks = np.zeros((len(out) + 1, hop), dtype=np.float32)
     blocks[:-1] += out[:, :hop]
     blocks[1:] += out[:, hop:]
     return blocks.reshape(-1)[hop : hop + n]
@@ -217,12 +226,19 @@ def best_scores(resid_f: np.ndarray, norms: np.ndarray, spectra: np.ndarray) -> 
     """For each candidate (``spectra``: candidates x TILES//2+1 x N_PAIRS), the best
     |normalised correlation| over every group and circular tile shift."""
     best = np.zeros(len(spectra))
-    conj = spectra.conj().astype(np.complex64)
-    for group, norm in zip(resid_f.astype(np.complex64), norms):
-        if norm == 0:
-            continue
-        # circular cross-correlation over tiles, summed over band pairs
-        cross = np.einsum("ctp,tp->ct", conj, group)
-        corr = np.fft.irfft(cross, n=TILES, axis=1)
-        np.maximum(best, np.abs(corr).max(axis=1) / norm, out=best)
+    keep = np.flatnonzero(norms > 0)
+    if len(keep) == 0 or len(spectra) == 0:
+        return best
+    # Circular cross-correlation over tiles, summed over band pairs, for every group at once:
+    # per tile frequency, a (candidates x pairs) @ (pairs x groups) product (BLAS), then one
+    # inverse FFT over the tile frequencies.  Groups go in chunks to bound memory (~64 MB).
+    conj = np.ascontiguousarray(spectra.conj().transpose(1, 0, 2), dtype=np.complex64)  # t, c, p
+    groups = np.ascontiguousarray(resid_f[keep].transpose(1, 2, 0), dtype=np.complex64)  # t, p, g
+    scale = (1.0 / norms[keep]).astype(np.float32)
+    chunk = max(1, int(4_000_000 // (len(spectra) * conj.shape[0])))
+    for start in range(0, len(keep), chunk):
+        cross = np.matmul(conj, groups[:, :, start : start + chunk])  # t, c, g
+        corr = scipy.fft.irfft(cross, n=TILES, axis=0)  # tiles, c, g (float32)
+        peak = np.abs(corr).max(axis=0) * scale[start : start + chunk]
+        np.maximum(best, peak.max(axis=1), out=best)
     return best
