@@ -77,9 +77,9 @@ def reviewer_quality(services: Services, db: Session) -> list[ReviewerQuality]:
     for pair in _submitted_by_group(db).values():
         a, b = pair[:2]
         ta, tb = open_annotation(services, db, a)["text"], open_annotation(services, db, b)["text"]
-        pair = pair_disagreement(ta, tb)
-        agreement[a.reviewer_id].append(pair)
-        agreement[b.reviewer_id].append(pair)
+        figure = pair_disagreement(ta, tb)
+        agreement[a.reviewer_id].append(figure)
+        agreement[b.reviewer_id].append(figure)
     gold: dict[str, list[tuple[int, int]]] = defaultdict(list)
     gold_rows = db.execute(
         select(Annotation, GoldReference, ReviewTask.account_id)
