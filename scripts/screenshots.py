@@ -1,9 +1,12 @@
-"""Screenshots of every account-holder and admin page at 1280 and 390 px wide.
+"""Screenshots of every page at 1280 and 390 px wide: account holder, admin, supervisor (review quality,
+settling a disagreement), privacy officer (audit log filtered and paged, alerts, break-glass and
+its form error), and the reviewer workbench.
 
     .venv/bin/python scripts/screenshots.py        # writes test-artifacts/<page>-<width>.png
 
 It runs the browser page tests (tests/browser/test_pages.py: a real server, Debian's Chromium, an
-axe-core scan of each page), which save a full-page screenshot of each page they check. The folder
+axe-core scan of each page), which save a full-page screenshot of each page they check, named
+``<page>-<width>.png``, and the workbench tests (tests/browser/test_workbench.py, ``workbench-*.png``). The folder
 is ignored by git; CI keeps it as an artifact.
 """
 
@@ -17,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/browser/test_pages.py", "-k", "sqlite"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/browser/test_pages.py", "tests/browser/test_workbench.py", "-k", "sqlite"]
     code = subprocess.call(command, cwd=ROOT)
-    shots = sorted((ROOT / "test-artifacts").glob("*-1280.png")) + sorted((ROOT / "test-artifacts").glob("*-390.png"))
+    folder = ROOT / "test-artifacts"
+    shots = sorted(folder.glob("*-1280.png")) + sorted(folder.glob("*-390.png")) + sorted(folder.glob("workbench-*.png"))
     print("\n".join(str(p.relative_to(ROOT)) for p in shots))
     return code
 

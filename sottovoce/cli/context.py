@@ -6,6 +6,7 @@ models (see benchmarks/cli_bench.py).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ def open_services(create: bool = False, **overrides: Any) -> Iterator[Services]:
     if not create and not _home_is_configured(overrides):
         raise SottovoceError("no sottovoce instance here: set SOTTOVOCE_HOME to its data folder (or run `sottovoce init` to create one in ./var)")
     services = app_services.open_services(Settings(**overrides))
+    gc.enable()  # off during start-up (sottovoce/__main__.py); the command itself collects as usual
     try:
         yield services
     finally:

@@ -42,16 +42,40 @@ def disable(name: Annotated[str, typer.Argument(help="Sign-in name.")], as_json:
         emit({"id": user.id, "name": user.name, "disabled": True}, as_json, lambda d: f"disabled {d['name']}")
 
 
+@app.command("shift")
+def shift(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    start: Annotated[int, typer.Option("--start", help="First hour of the shift, 0-23, local time.", min=0, max=23)],
+    end: Annotated[int, typer.Option("--end", help="Hour the shift ends, 1-24, local time (below --start: past midnight).", min=1, max=24)],
+    time_zone: Annotated[str, typer.Option("--time-zone", help="IANA time zone, e.g. Europe/Rome.")] = "UTC",
+    as_json: JsonOption = False,
+) -> None:
+    """Set a staff member's shift hours in their time zone (the off-shift abuse rule uses them)."""
+    from sottovoce.core.audit import OPERATOR
+    from sottovoce.staff.shifts import set_shift
+    from sottovoce.staff.users import get_by_name
+
+    with domain_errors(), open_services() as services, services.sessions() as db:
+        user = get_by_name(db, name)
+        new = set_shift(services, db, OPERATOR, user, start, end, time_zone)
+        db.commit()
+        emit({"name": user.name, "shift": str(new), "start": new.start, "end": new.end, "time_zone": new.time_zone}, as_json,
+             lambda d: f"{d['name']}: shift {d['shift']}")
+
+
 @app.command("list")
 def list_staff(as_json: JsonOption = False) -> None:
     """List staff members and their state."""
     from sqlalchemy import select
 
     from sottovoce.db.models import StaffUser
+    from sottovoce.staff.shifts import shift_of
 
     with domain_errors(), open_services() as services, services.sessions() as db:
         rows = [
-            {"name": u.name, "role": u.role, "disabled": u.disabled_at is not None}
+            {"name": u.name, "role": u.role, "disabled": u.disabled_at is not None, "shift": str(shift_of(u, services.settings)),
+             "own_shift": u.shift_start_hour is not None}
             for u in db.scalars(select(StaffUser).order_by(StaffUser.name))
         ]
-        emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:20} {r['role']:16} {'disabled' if r['disabled'] else 'active'}" for r in rs))
+        emit(rows, as_json, lambda rs: "\n".join(
+            f"{r['name']:20} {r['role']:16} {'disabled' if r['disabled'] else 'active':9} shift {r['shift']}{'' if r['own_shift'] else ' (default)'}" for r in rs))

@@ -146,8 +146,9 @@ class Settings(BaseSettings):
     abuse_replay_max: int = Field(default=3, ge=1, description="Times one clip may be served to one reviewer in an hour before an alert.")
     abuse_volume_min: int = Field(default=60, ge=1, description="Clips per hour below which the volume rule never fires.")
     abuse_volume_factor: float = Field(default=3.0, gt=1, description="Alert when the last hour exceeds this multiple of the reviewer's hourly norm.")
-    abuse_shift_start_hour: int = Field(default=6, ge=0, le=23, description="Start of the review shift (UTC hour).")
-    abuse_shift_end_hour: int = Field(default=22, ge=0, le=24, description="End of the review shift (UTC hour).")
+    abuse_shift_start_hour: int = Field(default=6, ge=0, le=23, description="Start of the review shift (hour, in ABUSE_SHIFT_TIME_ZONE) for staff without their own (`sottovoce staff shift`).")
+    abuse_shift_end_hour: int = Field(default=22, ge=0, le=24, description="End of the review shift (hour) for staff without their own.")
+    abuse_shift_time_zone: str = Field(default="UTC", max_length=64, description="Time zone (IANA name) of the default shift, for staff without their own.")
     abuse_denied_max: int = Field(default=3, ge=1, description="Audio fetches without a lease (in 10 minutes) that raise an alert.")
     abuse_skip_min: int = Field(default=5, ge=1, description="Skips among the last 20 outcomes before the cherry-picking rule looks.")
     abuse_audio_per_minute: int = Field(default=12, ge=1, description="Audio fetches per reviewer per minute before 429 and an alert.")
@@ -172,6 +173,13 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> Settings:
         if self.environment == "production" and ":memory:" in self.database_url:
             raise ValueError("an in-memory database loses everything on restart; not allowed in production")
+        if self.abuse_shift_time_zone != "UTC":
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(self.abuse_shift_time_zone)
+            except Exception:
+                raise ValueError(f"ABUSE_SHIFT_TIME_ZONE: unknown time zone {self.abuse_shift_time_zone!r}") from None
         return self
 
     @model_validator(mode="after")

@@ -189,6 +189,11 @@ class StaffUser(Base):
     review_suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by abuse rules (abuse.py)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Shift hours in the staff member's own time zone (staff/shifts.py); NULL: the instance's
+    # ABUSE_SHIFT_* settings. The off-shift abuse rule reads them.
+    shift_start_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shift_end_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class StaffSession(Base):

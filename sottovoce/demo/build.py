@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -15,9 +16,11 @@ from sottovoce.app_services import open_services
 from sottovoce.core.audit import OPERATOR
 from sottovoce.core.services import Services
 from sottovoce.core.settings import Settings
+from sottovoce.db.types import utcnow
 from sottovoce.jobs.worker import drain
 from sottovoce.recordings.ingest import commit_ingest, ingest
 from sottovoce.recordings.metadata import IngestMetadata
+from sottovoce.staff.shifts import set_shift
 from sottovoce.staff.users import create_staff
 
 CLIPS = Path(__file__).parent / "clips"
@@ -53,6 +56,14 @@ def _fresh_home(home: Path) -> None:
     (home / MARKER).write_text("created by `sottovoce demo`; wiped by the next run\n")
 
 
+DEMO_SHIFT_HOURS = 10
+
+
+def demo_shift(now: datetime) -> tuple[int, int]:
+    """A shift (UTC hours) that starts at the current hour and lasts DEMO_SHIFT_HOURS."""
+    return now.hour, (now.hour + DEMO_SHIFT_HOURS) % 24 or 24
+
+
 def load_demo_data(services: Services) -> DemoInfo:
     info = DemoInfo(home=services.settings.home)
     clips = sorted(json.loads((Path(__file__).parent / "clips.json").read_text()))
@@ -69,6 +80,8 @@ def load_demo_data(services: Services) -> DemoInfo:
         for name, role in STAFF:
             new = create_staff(services, db, OPERATOR, name, role)
             new.user.must_change_password = False  # demo convenience only: real staff must change it
+            if role == "reviewer":  # on shift from the hour the demo starts, so trying it raises no off-shift alert
+                set_shift(services, db, OPERATOR, new.user, *demo_shift(utcnow()), "UTC")
             secret = parse_qs(urlparse(new.totp_uri).query)["secret"][0]
             info.staff[name] = (role, new.password, secret)
         db.commit()

@@ -53,16 +53,37 @@ def live_wer(services: Services, db: Session) -> tuple[list[Point], list[dict]]:
     return points, top_confusions(refs, hyps, n=10) if refs else []
 
 
+CHART_TOPS = (0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1.0)  # the y axis ends at the first that fits
+
+
 def svg_points(points: list[Point], width: int = 640, height: int = 200) -> list[dict]:
     """Coordinates for a small server-rendered SVG line chart (no script: the CSP allows none inline)."""
+    return chart(points, width, height)["points"]
+
+
+def chart(points: list[Point], width: int = 640, height: int = 200) -> dict:
+    """The chart's points with its scale: y from 0 to a round top (WER in %, five ticks), one x
+    label per ISO week. Plot area: x 50..width-20, y 20..height-30."""
+    left, right, top_px, bottom_px = 50, width - 20, 20, height - 30
     weeks = sorted({p.week for p in points})
-    top = max([p.wer for p in points] + [0.1])
-    out = []
-    for p in points:
-        x = 40 + (weeks.index(p.week) + 0.5) * (width - 60) / max(1, len(weeks))
-        y = height - 30 - (p.wer / top) * (height - 50)
-        out.append({"x": round(x, 1), "y": round(y, 1), "label": f"{p.version} {p.week}: {p.wer:.1%} ({p.clips})", "version": p.version})
-    return out
+    worst = max([p.wer for p in points] + [0.0])
+    top = next((t for t in CHART_TOPS if worst <= t), max(1.0, worst))
+
+    def x_of(week: str) -> float:
+        return round(left + (weeks.index(week) + 0.5) * (right - left) / max(1, len(weeks)), 1)
+
+    def y_of(wer: float) -> float:
+        return round(bottom_px - (wer / top) * (bottom_px - top_px), 1)
+
+    return {
+        "width": width, "height": height, "left": left, "right": right, "top_px": top_px, "bottom_px": bottom_px,
+        "points": [
+            {"x": x_of(p.week), "y": y_of(p.wer), "label": f"{p.version} {p.week}: {p.wer:.1%} ({p.clips})", "version": p.version}
+            for p in points
+        ],
+        "y_ticks": [{"y": y_of(top * i / 4), "label": f"{100 * top * i / 4:g}%"} for i in range(5)],
+        "x_ticks": [{"x": x_of(w), "label": w} for w in weeks],
+    }
 
 
 def version_figures(db: Session) -> list[dict]:

@@ -1,8 +1,13 @@
 """Review quality: agreement between blind double reviews, accuracy on gold clips, adjudication.
 
-Agreement for an overlap group is the WER between the two reviewers' transcripts (Whisper
-normalizer on both sides, learning/scoring.py); a group with any disagreement waits for a
-supervisor, whose adjudicated text becomes the group's final transcript. Accuracy is the WER of a
+Disagreement for an overlap group is one number for the pair, the same for both reviewers: the
+word edit distance between the two transcripts (Whisper normalizer on both sides, asr/scoring.py)
+divided by the length of the longer one, so it runs from 0 (same words) to 100% (nothing in
+common) whichever transcript is taken first. A reviewer's figure pools their pairs: all edits over
+all longer-side words. (WER against "the other reviewer" would depend on which of the two is the
+reference: 3 edits between 3 and 6 words read as 100% for one reviewer and 50% for the other.)
+A group with any disagreement waits for a supervisor, whose adjudicated text becomes the group's
+final transcript. Accuracy is the WER of a
 reviewer's transcript against the gold reference of a gold clip mixed into the queue.
 """
 
@@ -10,11 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sottovoce.asr.scoring import error_counts
+from sottovoce.asr.scoring import error_counts, normalize
 from sottovoce.core.audit import Actor
 from sottovoce.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from sottovoce.core.purposes import Purpose
@@ -32,7 +38,7 @@ ADJUDICATED = Purpose.ADJUDICATION
 class ReviewerQuality:
     name: str
     submitted: int
-    agreement_wer: float | None  # mean WER against the other reviewer of the same clip
+    agreement_wer: float | None  # pooled pair disagreement (pair_disagreement), the same for both of a pair
     gold_wer: float | None
     gold_clips: int
     whole_clips: int = 0  # times they chose "hear the whole clip" (audited, review/listening.py)
@@ -44,6 +50,13 @@ def _submitted_by_group(db: Session) -> dict[str, list[Annotation]]:
     for annotation in db.scalars(select(Annotation).where(Annotation.group_id.in_(multi), Annotation.outcome == "submitted")):
         groups[annotation.group_id].append(annotation)
     return groups
+
+
+def pair_disagreement(a: str, b: str) -> tuple[int, int]:
+    """(word edits, words of the longer transcript) for two transcripts of one clip: symmetric,
+    pair_disagreement(a, b) == pair_disagreement(b, a), and edits <= words."""
+    edits, len_a = error_counts(a, b)
+    return edits, max(len_a, len(normalize(b).split()))
 
 
 def disagreements(services: Services, db: Session) -> list[str]:
@@ -66,8 +79,9 @@ def reviewer_quality(services: Services, db: Session) -> list[ReviewerQuality]:
     for pair in _submitted_by_group(db).values():
         a, b = pair[:2]
         ta, tb = open_annotation(services, db, a)["text"], open_annotation(services, db, b)["text"]
-        agreement[a.reviewer_id].append(error_counts(tb, ta))
-        agreement[b.reviewer_id].append(error_counts(ta, tb))
+        figure = pair_disagreement(ta, tb)
+        agreement[a.reviewer_id].append(figure)
+        agreement[b.reviewer_id].append(figure)
     gold: dict[str, list[tuple[int, int]]] = defaultdict(list)
     gold_rows = db.execute(
         select(Annotation, GoldReference, ReviewTask.account_id)
@@ -91,12 +105,68 @@ def reviewer_quality(services: Services, db: Session) -> list[ReviewerQuality]:
 
 
 def adjudication_view(services: Services, db: Session, group_id: str, supervisor: Actor) -> dict:
-    """The two transcripts of a disagreement, for a supervisor. Reading them is audited first."""
+    """The two transcripts of a disagreement, for a supervisor, with their word diff and whether
+    the clip can be heard. Reading them is audited first."""
     annotations = _submitted_by_group(db).get(group_id)
     if not annotations:
         raise NotFound("disagreement")
     services.audit.record(db, supervisor, "review.adjudication_read", group_id)
-    return {"group_id": group_id, "versions": [open_annotation(services, db, a)["text"] for a in annotations[:2]]}
+    versions = [open_annotation(services, db, a)["text"] for a in annotations[:2]]
+    return {
+        "group_id": group_id, "versions": versions, "diff": word_diff(versions[0], versions[1]),
+        "disagreement": pair_disagreement(versions[0], versions[1]),
+        "audio": _audible(db, annotations[0]) is not None,
+    }
+
+
+def word_diff(a: str, b: str) -> list[dict]:
+    """Where two transcripts differ, word by word: runs of ``same`` words and ``changed`` runs
+    with what the first and the second reviewer wrote (either side may be empty). Words are
+    compared after the scorer's normalization, so case and punctuation alone are no difference."""
+    words_a, words_b = a.split(), b.split()
+    key_a, key_b = [normalize(w) for w in words_a], [normalize(w) for w in words_b]
+    runs = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(a=key_a, b=key_b, autojunk=False).get_opcodes():
+        if op == "equal":
+            runs.append({"op": "same", "text": " ".join(words_a[i1:i2])})
+        else:
+            runs.append({"op": "changed", "first": " ".join(words_a[i1:i2]), "second": " ".join(words_b[j1:j2])})
+    return runs
+
+
+def _audible(db: Session, annotation: Annotation) -> tuple[ReviewTask, Recording] | None:
+    """The task and recording of a disagreement, if its audio may still be heard: stored, and the
+    account still consents to human review."""
+    task, recording = db.get(ReviewTask, annotation.task_id), db.get(Recording, annotation.recording_id)
+    if task is None or recording is None or not recording.audio_blob_id or not recording.audio_kept:
+        return None
+    account = db.get(Account, recording.account_id)
+    return (task, recording) if account is not None and account.consent_human_review else None
+
+
+def adjudication_audio(services: Services, db: Session, group_id: str, supervisor: Actor) -> bytes:
+    """The disagreement's clip for a supervisor, as a reviewer hears it: de-identified (PII
+    silenced, voice transformed: review/deidentify.py), audited as ``review.audio_served`` before
+    it leaves (the abuse rules watch it like a reviewer's listen) and watermarked with the
+    supervisor's id. Rendered in memory; nothing is stored."""
+    from sottovoce.core.audio import SAMPLE_RATE, to_wav
+    from sottovoce.forensics.tracing import mark_wav
+    from sottovoce.recordings.store import latest_hypothesis, load_audio, open_hypothesis
+    from sottovoce.review.deidentify import DEIDENTIFY, RenderContext, account_identifiers
+
+    annotations = _submitted_by_group(db).get(group_id)
+    found = _audible(db, annotations[0]) if annotations else None
+    if found is None:
+        raise NotFound("audio")
+    task, recording = found
+    samples = load_audio(services, db, recording)
+    hypothesis = latest_hypothesis(db, recording.id)
+    words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
+    context = RenderContext(task, words, account_identifiers(db, task.account_id))
+    for step in DEIDENTIFY:
+        samples = step(samples, context)
+    services.audit.record(db, supervisor, "review.audio_served", task.id, {"kind": "adjudication", "group": group_id})
+    return mark_wav(services, to_wav(samples, SAMPLE_RATE), supervisor.id, task.id)
 
 
 def adjudicate(services: Services, db: Session, group_id: str, text: str, supervisor: Actor) -> Adjudication:

@@ -8,7 +8,7 @@ released and no new task is leased to them until an officer resolves the alert.
 Rules and their thresholds (settings ``ABUSE_*``):
 - replay: one clip's audio served to the same reviewer more than N times in an hour;
 - volume: audio fetches in the last hour far above the reviewer's own hourly norm;
-- off_shift: review activity outside the shift hours;
+- off_shift: review activity outside the reviewer's shift hours, in their time zone (shifts.py);
 - no_lease: attempts to fetch audio without a live lease or a valid ticket;
 - cherry_picking: many skips of long clips while only short ones are submitted;
 - new_network: a sign-in from a network this staff member has not used before.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -41,7 +41,18 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _count(db: Session, actor: str, action: str, since: datetime, subject: str | None = None) -> int:
+def resolved_floor(db: Session, staff_id: str) -> datetime | None:
+    """When an officer last resolved an alert that suspended this staff member (naive UTC), or None.
+
+    The rules' windows start there: what happened before the officer looked was judged then, so
+    after a lifted suspension one more denied fetch does not count the old ones and re-suspend."""
+    last = db.scalar(select(func.max(Alert.resolved_at)).where(Alert.staff_id == staff_id, Alert.suspended.is_(True)))
+    return last.astimezone(UTC).replace(tzinfo=None) if last is not None else None
+
+
+def _count(db: Session, actor: str, action: str, since: datetime, subject: str | None = None, from_resolution: bool = True) -> int:
+    floor = resolved_floor(db, actor) if from_resolution else None
+    since = max(since, floor) if floor is not None else since
     query = select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == actor, AuditEvent.action == action, AuditEvent.at >= _iso(since))
     if subject is not None:
         query = query.where(AuditEvent.subject == subject)
@@ -62,7 +73,7 @@ def unusual_volume(db: Session, event: AuditEvent, s: Settings) -> str | None:
     last_hour = _count(db, event.actor, event.action, now - timedelta(hours=1))
     if last_hour <= s.abuse_volume_min:
         return None
-    week = _count(db, event.actor, event.action, now - timedelta(days=7)) - last_hour
+    week = _count(db, event.actor, event.action, now - timedelta(days=7), from_resolution=False) - _count(db, event.actor, event.action, now - timedelta(hours=1), from_resolution=False)
     norm = week / (7 * 24 - 1)
     if last_hour > s.abuse_volume_factor * max(norm, 1.0):
         return f"{last_hour} clips in the last hour against a norm of {norm:.1f} per hour"
@@ -70,12 +81,16 @@ def unusual_volume(db: Session, event: AuditEvent, s: Settings) -> str | None:
 
 
 def outside_shift(db: Session, event: AuditEvent, s: Settings) -> str | None:
+    """Review activity outside the reviewer's own shift, in their time zone (staff/shifts.py)."""
     if event.role != "reviewer" or not event.action.startswith("review."):
         return None
-    hour = _at(event).hour
-    start, end = s.abuse_shift_start_hour, s.abuse_shift_end_hour
-    on_shift = start <= hour < end if start <= end else (hour >= start or hour < end)
-    return None if on_shift else f"review activity at {hour:02d}:00 UTC, outside the {start:02d}-{end:02d} shift"
+    from sottovoce.staff.shifts import shift_of
+
+    shift = shift_of(db.get(StaffUser, event.actor), s)
+    moment = _at(event).replace(tzinfo=UTC)
+    if shift.covers(moment):
+        return None
+    return f"review activity at {shift.local_hour(moment):02d}:00 {shift.time_zone}, outside the {shift} shift"
 
 
 def audio_without_lease(db: Session, event: AuditEvent, s: Settings) -> str | None:
@@ -88,9 +103,11 @@ def audio_without_lease(db: Session, event: AuditEvent, s: Settings) -> str | No
 def skips_long_clips(db: Session, event: AuditEvent, s: Settings) -> str | None:
     if event.action not in ("review.skipped", "review.submitted"):
         return None
+    floor = resolved_floor(db, event.actor)
+    since = [AuditEvent.at >= _iso(floor)] if floor is not None else []
     recent = db.execute(
         select(AuditEvent.action, AuditEvent.details)
-        .where(AuditEvent.actor == event.actor, AuditEvent.action.in_(("review.skipped", "review.submitted")))
+        .where(AuditEvent.actor == event.actor, AuditEvent.action.in_(("review.skipped", "review.submitted")), *since)
         .order_by(AuditEvent.seq.desc())
         .limit(20)
     ).all()
@@ -176,7 +193,8 @@ def resolve(services: Services, db: Session, alert_id: str, officer: Actor, lift
     alert = db.get(Alert, alert_id)
     if alert is None:
         raise NotFound("alert")
-    alert.resolved_at, alert.resolved_by = utcnow(), officer.id
+    # The audit clock, so the rules' windows (resolved_floor) and the events compare on one clock.
+    alert.resolved_at, alert.resolved_by = services.audit.clock(), officer.id
     if lift_suspension:
         db.execute(update(StaffUser).where(StaffUser.id == alert.staff_id).values(review_suspended=False))
     services.audit.append(db, officer, "abuse.resolved", alert.id, {"lifted": lift_suspension})

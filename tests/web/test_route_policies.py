@@ -44,6 +44,7 @@ EXPECTED = {
     ("POST", "/staff/review/tasks/{task_id}/whole"): {REVIEWER},
     ("GET", "/staff/supervise"): {SUPERVISOR},
     ("GET", "/staff/supervise/disagreements/{group_id}"): {SUPERVISOR},
+    ("GET", "/staff/supervise/disagreements/{group_id}/audio"): {SUPERVISOR},
     ("POST", "/staff/supervise/disagreements/{group_id}"): {SUPERVISOR},
     ("GET", "/staff/privacy/alerts"): {PRIVACY_OFFICER},
     ("POST", "/staff/privacy/alerts/{alert_id}/resolve"): {PRIVACY_OFFICER},

@@ -2,7 +2,7 @@
 many clips left review as sensitive (only the count: supervisors never hear or read those)."""
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sottovoce.core.services import Services
@@ -23,12 +23,13 @@ def overview(request: Request, principal: StaffPrincipal = Depends(supervisor), 
     context = {
         "principal": principal,
         "live_wer": points,
-        "chart": monitoring.svg_points(points),
+        "chart": monitoring.chart(points),
         "confusions": confusions,
         "versions": monitoring.version_figures(db),
         "reviewers": quality.reviewer_quality(services, db),
         "disagreements": quality.disagreements(services, db),
         "sensitive_stops": quality.sensitive_stops(db),
+        "settled": request.query_params.get("settled") == "1",
     }
     return templates.TemplateResponse(request, "staff/supervise.html", context)
 
@@ -39,8 +40,14 @@ def disagreement(group_id: str, request: Request, principal: StaffPrincipal = De
     return templates.TemplateResponse(request, "staff/adjudicate.html", {"principal": principal, "view": view})
 
 
+@router.get("/disagreements/{group_id}/audio")
+def disagreement_audio(group_id: str, principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> Response:
+    wav = quality.adjudication_audio(services, db, group_id, principal.actor)
+    return Response(wav, media_type="audio/wav", headers={"Cache-Control": "no-store", "Content-Disposition": "inline"})
+
+
 @router.post("/disagreements/{group_id}")
 def settle(group_id: str, text: str = Form(max_length=5000), principal: StaffPrincipal = Depends(supervisor), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
     quality.adjudicate(services, db, group_id, text, principal.actor)
     db.commit()
-    return RedirectResponse("/staff/supervise", status_code=303)
+    return RedirectResponse("/staff/supervise?settled=1#settled", status_code=303)
