@@ -151,20 +151,18 @@ def adjudication_audio(services: Services, db: Session, group_id: str, superviso
     supervisor's id. Rendered in memory; nothing is stored."""
     from sottovoce.core.audio import SAMPLE_RATE, to_wav
     from sottovoce.forensics.tracing import mark_wav
-    from sottovoce.recordings.store import latest_hypothesis, load_audio, open_hypothesis
-    from sottovoce.review.deidentify import DEIDENTIFY, RenderContext, account_identifiers
+    from sottovoce.review.alignment import RenderWithheld
+    from sottovoce.review.render import deidentified, render_context
 
     annotations = _submitted_by_group(db).get(group_id)
     found = _audible(db, annotations[0]) if annotations else None
     if found is None:
         raise NotFound("audio")
-    task, recording = found
-    samples = load_audio(services, db, recording)
-    hypothesis = latest_hypothesis(db, recording.id)
-    words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
-    context = RenderContext(task, words, account_identifiers(db, task.account_id))
-    for step in DEIDENTIFY:
-        samples = step(samples, context)
+    task, _ = found
+    try:
+        samples = deidentified(services, db, task, render_context(services, db, task))
+    except RenderWithheld:  # the post-render check still heard a masked entity: not served
+        raise NotFound("audio") from None
     services.audit.record(db, supervisor, "review.audio_served", task.id, {"kind": "adjudication", "group": group_id})
     return mark_wav(services, to_wav(samples, SAMPLE_RATE), supervisor.id, task.id)
 

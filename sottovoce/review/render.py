@@ -46,16 +46,9 @@ def render_task(services: Services, db: Session, task: ReviewTask, steps: Sequen
     The caller commits."""
     if task.rendered_blob_id:
         return
-    recording = db.get_one(Recording, task.recording_id)
-    samples = load_audio(services, db, recording)
-    hypothesis = latest_hypothesis(db, recording.id)
-    words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
-    context = RenderContext(task, words, account_identifiers(db, task.account_id), transcribe=lambda clip: _words(services, clip))
-    if hypothesis is not None and hypothesis.source == "local":
-        context.local_words = words  # the bundled recognizer's own times on this very audio
+    context = render_context(services, db, task)
     try:
-        for step in steps:
-            samples = step(samples, context)
+        samples = deidentified(services, db, task, context, steps)
     except RenderWithheld as withheld:
         # Fail closed: no clip is sealed, the task leaves the queue with its reason, audited.
         task.status, task.lease_holder, task.lease_expires_at, task.finished_at = TaskStatus.WITHDRAWN, None, None, utcnow()
@@ -66,6 +59,26 @@ def render_task(services: Services, db: Session, task: ReviewTask, steps: Sequen
     sealed = services.keys.seal(db, task.account_id, to_wav(samples, SAMPLE_RATE), RENDERED, task.id)
     task.rendered_blob_id = services.blobs.put(sealed)
     task.render_params = json.dumps(context.params, sort_keys=True)
+
+
+def render_context(services: Services, db: Session, task: ReviewTask) -> RenderContext:
+    recording = db.get_one(Recording, task.recording_id)
+    hypothesis = latest_hypothesis(db, recording.id)
+    words = open_hypothesis(services, db, recording, hypothesis)["words"] if hypothesis else []
+    context = RenderContext(task, words, account_identifiers(db, task.account_id), transcribe=lambda clip: _words(services, clip))
+    if hypothesis is not None and hypothesis.source == "local":
+        context.local_words = words  # the bundled recognizer's own times on this very audio
+    return context
+
+
+def deidentified(services: Services, db: Session, task: ReviewTask, context: RenderContext, steps: Sequence[Step] | None = None) -> np.ndarray:
+    """The task's audio through the de-identification steps (default DEIDENTIFY; RenderWithheld if
+    it cannot be made safe). The one path for every listener: the reviewer's render and the
+    supervisor's adjudication."""
+    samples = load_audio(services, db, db.get_one(Recording, task.recording_id))
+    for step in DEIDENTIFY if steps is None else steps:
+        samples = step(samples, context)
+    return samples
 
 
 def _words(services: Services, samples: np.ndarray) -> list[dict]:

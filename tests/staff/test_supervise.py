@@ -86,13 +86,13 @@ def test_adjudication_with_audio_diff_and_confirmation(app_client, services, mak
 
 def test_adjudication_audio_is_de_identified(services, disagreement, monkeypatch):
     """The supervisor hears what the reviewers heard: every DEIDENTIFY step runs on the clip."""
-    from sottovoce.review import deidentify
+    from sottovoce.review import deidentify, render
 
     ran = []
     for name in ("silence_pii", "transform_voice"):
         real = getattr(deidentify, name)
         monkeypatch.setattr(deidentify, name, lambda s, c, real=real, name=name: ran.append(name) or real(s, c))
-    monkeypatch.setattr(deidentify, "DEIDENTIFY", (deidentify.silence_pii, deidentify.transform_voice))
+    monkeypatch.setattr(render, "DEIDENTIFY", (deidentify.silence_pii, deidentify.transform_voice))  # no recognizer in a fast test
     group_id = disagreement[0]
     with services.sessions() as db:
         wav = quality.adjudication_audio(services, db, group_id, Actor("s" * 32, SUPERVISOR))
