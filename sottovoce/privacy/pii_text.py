@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any, cast
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -736,7 +737,8 @@ def dictionary_words() -> frozenset[str]:
     import spacy
 
     nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "ner", "attribute_ruler", "senter"])
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    lemmatizer: Any = nlp.get_pipe("lemmatizer")
+    table = lemmatizer.lookups.get_table("lemma_index")
     return frozenset(w.lower() for words in table.values() for w in words)
 
 
@@ -853,6 +855,8 @@ def recognizers() -> tuple[EntityRecognizer, ...]:
     )
 
 
+# The recognizers here take no spaCy artifacts (None at run time; typed as Presidio declares it).
+_NO_NLP = cast(NlpArtifacts, None)
 _REQUESTED = ["PERSON", "PHONE_NUMBER", "CREDIT_CARD", "PHONE", "ACCOUNT_NUMBER", "EMAIL", "ADDRESS", "DATE_OF_BIRTH"]
 
 
@@ -865,7 +869,7 @@ def find_pii(text: str) -> list[PiiSpan]:
     """
     if not text.strip():
         return []
-    results = [r for rec in recognizers() for r in rec.analyze(text, _REQUESTED, None) if r.score >= _MIN_SCORE]
+    results = [r for rec in recognizers() for r in rec.analyze(text, _REQUESTED, _NO_NLP) if r.score >= _MIN_SCORE]
     toks = _tokens(text)
     best: list[tuple[int, float, str] | None] = [None] * len(toks)
     for r in results:
