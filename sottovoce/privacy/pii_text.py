@@ -896,6 +896,9 @@ def find_pii(text: str) -> list[PiiSpan]:
     return spans
 
 
+_CUE_WORDS = frozenset().union(*_CONTEXT.values(), _GENERIC_NUMBER_CONTEXT, _STREET_TYPES, _UNIT_WORDS, _STOPWORDS)
+
+
 def pii_word_indices(words: list[str]) -> list[tuple[int, int, str]]:
     """PII as (first_word, last_word_inclusive, entity) over ``" ".join(words)``.
 
@@ -915,9 +918,14 @@ def pii_word_indices(words: list[str]) -> list[tuple[int, int, str]]:
         for k, (s, e) in enumerate(offsets):
             if s < span.end and e > span.start:
                 labels[k] = span.entity
-    for first, last, entity in [*alnum_runs(words), *model_runs(words)]:
+    for first, last, entity in alnum_runs(words):
         for k in range(first, last + 1):
             if labels[k] is None:
+                labels[k] = entity
+    for first, last, entity in model_runs(words):
+        for k in range(first, last + 1):
+            # The rules' own cue words ("serial", "card", "street") name a kind; they are not one.
+            if labels[k] is None and _tokens(words[k])[:1] and _tokens(words[k])[0].norm not in _CUE_WORDS:
                 labels[k] = entity
     out: list[tuple[int, int, str]] = []
     for k, label in enumerate(labels):
