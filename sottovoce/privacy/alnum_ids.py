@@ -40,6 +40,12 @@ def _code_like(raw: str) -> bool:
     return bool(_CAPS.match(w)) and w not in _EVERYDAY_CAPS
 
 
+def _looks_like_code(text: str) -> bool:
+    """Already four characters with letters and digits: a following "a" is a letter of the code
+    ("s w one a two a a" = SW1A 2AA), not the article."""
+    return len(text) >= 4 and any(c.isalpha() for c in text) and any(c.isdigit() for c in text)
+
+
 def alnum_runs(words: list[str]) -> list[tuple[int, int, str]]:
     """Runs (first, last, ALNUM_ID) of words that spell a code with letters and digits."""
     chars = spelled(words)
@@ -50,7 +56,10 @@ def alnum_runs(words: list[str]) -> list[tuple[int, int, str]]:
             i += 1
             continue
         j = i
-        while j + 1 < len(words) and (_code_like(words[j + 1]) or (words[j + 1].lower() in {"a", "i"} and j + 2 < len(words) and _code_like(words[j + 2]))):
+        while j + 1 < len(words) and (
+            _code_like(words[j + 1])
+            or (words[j + 1].lower() in {"a", "i"} and ((j + 2 < len(words) and _code_like(words[j + 2])) or _looks_like_code("".join(chars[i : j + 1]))))
+        ):
             j += 1
         text = "".join(chars[i : j + 1])
         letters = sum(c.isalpha() for c in text)

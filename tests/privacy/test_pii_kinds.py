@@ -37,7 +37,7 @@ def test_everyday_numbers_are_not_codes(text):
     [
         ("call sibonelo khaba now", {"sibonelo", "khaba"}),  # no cue word needed after "call" either way
         ("text diarmuid courtney i am late", {"diarmuid", "courtney"}),
-        pytest.param("so i met siobhan yesterday", {"siobhan"}, marks=pytest.mark.xfail(reason="a known miss: cue-less name recall is 0.91, docs/privacy-eval.md", strict=True)),
+        ("so i met siobhan yesterday", {"siobhan"}),
         ("remind me to take my metoprolol", {"metoprolol"}),
         ("i was diagnosed with lupus last year", {"lupus"}),
     ],
