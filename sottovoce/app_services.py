@@ -13,6 +13,7 @@ Everything that needs an instance (web app, CLI, jobs, tests, benchmarks) calls 
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING
 
@@ -41,11 +42,18 @@ JOB_HANDLERS: dict[str, JobHandler] = {
 DELETION_PARTS: tuple[DeletionPart, ...] = (*CORE_PARTS, *LEARNING_PARTS)
 
 
-def make_recognizer(settings: Settings) -> WhisperRecognizer:  # the recognizer's import is deferred: ~1 s
+def make_recognizer(settings: Settings) -> WhisperRecognizer:
+    s = settings
+    return _loaded_recognizer(s.resolved_asr_model_path, s.asr_compute_type, s.asr_cpu_threads, max(1, s.asr_workers), s.asr_beam_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _loaded_recognizer(model_path: str, compute_type: str, cpu_threads: int, workers: int, beam_size: int) -> WhisperRecognizer:
+    """One loaded model per configuration and process (~1.5 s of CPU to load; it holds no state
+    between calls, so every Services of the process can share it). The import is deferred: ~1 s."""
     from sottovoce.asr.whisper import WhisperRecognizer
 
-    s = settings
-    return WhisperRecognizer(s.resolved_asr_model_path, s.asr_compute_type, s.asr_cpu_threads, max(1, s.asr_workers), s.asr_beam_size)
+    return WhisperRecognizer(model_path, compute_type, cpu_threads, workers, beam_size)
 
 
 def check_wiring(services: Services) -> None:
