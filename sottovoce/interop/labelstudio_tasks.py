@@ -1,4 +1,4 @@
-"""Import a Label Studio audio-transcription export: recordings, hypotheses, corrections.
+"""Reading a Label Studio audio-transcription export: tasks, predictions, annotations, audio paths.
 
 Two Label Studio templates are understood:
 - whole-clip transcription: a ``TextArea`` on the ``Audio`` tag; a result is
@@ -6,77 +6,38 @@ Two Label Studio templates are understood:
 - ``TextArea`` per region (with ``Labels``): each result carries ``value.start``/``value.end``
   (or shares its ``id`` with a ``labels`` region that does); the text is the regions in time order.
 
-``predictions`` become the recording's hypothesis (engine ``labelstudio``; words spread evenly over
-their region or the clip, since Label Studio has no word times; confidence from the result's or
-prediction's ``score``, else ``UNKNOWN_CONFIDENCE``). A task without predictions is queued for
-local recognition like any ingest. ``annotations`` (not cancelled; the ``ground_truth`` one, else
-the most recent) become the recording's final transcript: an ``Adjudication`` row, the row a
-supervisor's settled transcript makes, so it enters datasets and exports only while the account
-consents to training, and leaves with the recording on deletion.
-
-All or nothing per file: every task is checked first (structure, account, audio found, decoded
-and within limits, hypothesis within the audio), nothing is written until all pass, and the writes
-are one transaction whose failure removes every sealed blob it wrote. Errors name the task id and
-the field. Audio is read from local files only: sottovoce is offline and never downloads.
+Everything here is checking and parsing in memory; errors name the task id and the field, never
+the text. Audio is located on local disk only (sottovoce is offline and never downloads); it is
+decoded by the writer (labelstudio_import.py), once.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sottovoce.accounts.consent import HUMAN_REVIEW, TRAINING, set_consent
-from sottovoce.core import audio
-from sottovoce.core.audit import Actor
-from sottovoce.core.errors import InvalidInput, SottovoceError
-from sottovoce.core.services import Services
-from sottovoce.db.models import Account, Adjudication
-from sottovoce.db.types import new_id
-from sottovoce.recordings.ingest import ingest
-from sottovoce.recordings.metadata import (
-    ExternalHypothesis,
-    IngestMetadata,
-    check_hypothesis_fits,
-)
-from sottovoce.review.quality import ADJUDICATED
+from sottovoce.core.errors import InvalidInput
+from sottovoce.db.models import Account
+from sottovoce.recordings.metadata import MAX_CLOCK_SKEW, ExternalHypothesis, check_hypothesis_fits
 
 ENGINE = "labelstudio"
 UNKNOWN_CONFIDENCE = 0.5  # Label Studio predictions often carry no score; documented in docs/interop.md
 MAX_TEXT = 5000  # as for a supervisor's final transcript
-CONSENT_CHANNEL = "import"
+HISTORY_DAYS = 100 * 365  # a team's history: its dates are the operator's data, not a device's clock
+
+Segment = tuple[float | None, float | None, str, float | None]  # start, end, text, score
 
 
 class LabelStudioImportError(InvalidInput):
     """A bad export: the message names the task and the field (never the transcript)."""
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where imported recordings come from: an account, and no device (``device_id`` stays NULL)."""
-
-    account_id: str
-    id: None = None
-
-
-@dataclass
-class Planned:
-    task_id: str
-    path: Path
-    account_id: str
-    hypothesis: ExternalHypothesis | None
-    correction: str | None
-    passed_over: int  # other usable annotations of the task, not imported
-    captured_at: datetime | None
 
 
 def _fail(task_id: object, field: str, problem: str) -> LabelStudioImportError:
@@ -120,7 +81,7 @@ def _results(container: dict, tid: str, field: str) -> list[dict]:
     return results
 
 
-def _segments(results: list[dict], tid: str, field: str, text_from: str | None) -> list[tuple[float | None, float | None, str, float | None]]:
+def _segments(results: list[dict], tid: str, field: str, text_from: str | None) -> list[Segment]:
     """(start, end, text, score) for each transcription result, regions in time order."""
     regions = {r.get("id"): r.get("value", {}) for r in results if isinstance(r.get("value"), dict) and "start" in r["value"]}
     segments = []
@@ -153,7 +114,80 @@ def _segments(results: list[dict], tid: str, field: str, text_from: str | None) 
     return sorted(segments, key=lambda s: s[0] or 0.0)
 
 
-def _correction(task: dict, tid: str, text_from: str | None) -> tuple[str | None, int]:
+@dataclass(frozen=True)
+class Prediction:
+    """A task's latest prediction, checked; it becomes words once the audio's duration is known."""
+
+    task_id: str
+    field: str
+    model: str
+    segments: list[Segment]
+    default_score: float | None
+
+    def hypothesis(self, duration_s: float) -> ExternalHypothesis:
+        """Words spread evenly over their region (or the whole clip): Label Studio has no word times."""
+        words = []
+        for start, end, text, score in self.segments:
+            if start is None or end is None:
+                start, end = 0.0, duration_s
+            tokens = text.split()
+            step = (end - start) / len(tokens)
+            confidence = score if score is not None else self.default_score if self.default_score is not None else UNKNOWN_CONFIDENCE
+            words += [{"word": w, "start": round(start + i * step, 3), "end": round(start + (i + 1) * step, 3), "confidence": confidence}
+                      for i, w in enumerate(tokens)]
+        try:
+            hypothesis = ExternalHypothesis.model_validate({"engine": ENGINE, "model": self.model, "words": words})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise _fail(self.task_id, f"{self.field}.result (as words.{'.'.join(map(str, first['loc'][1:]))})", first["msg"]) from None
+        try:
+            check_hypothesis_fits(hypothesis, duration_s)
+        except InvalidInput as exc:
+            raise _fail(self.task_id, f"{self.field}.result", exc.message.split(": ", 1)[-1]) from None
+        return hypothesis
+
+
+def prediction(task: dict, tid: str, text_from: str | None) -> Prediction | None:
+    predictions = task.get("predictions", [])
+    if not isinstance(predictions, list):
+        raise _fail(tid, "predictions", "expected a list")
+    if not predictions:
+        return None
+    k = len(predictions) - 1  # the latest, as Label Studio shows it
+    chosen = predictions[k]
+    if not isinstance(chosen, dict):
+        raise _fail(tid, f"predictions[{k}]", "is not an object")
+    field = f"predictions[{k}]"
+    default = chosen.get("score")
+    if default is not None and not (isinstance(default, (int, float)) and 0 <= default <= 1):
+        raise _fail(tid, f"{field}.score", "expected a number from 0 to 1")
+    segments = _segments(_results(chosen, tid, field), tid, field, text_from)
+    if not segments:
+        return None
+    return Prediction(tid, field, str(chosen.get("model_version") or "unknown")[:200], segments, default)
+
+
+def created_at(task: dict, tid: str, now: datetime) -> datetime:
+    """The task's ``created_at`` (when it has a time zone) as the capture time, else now."""
+    raw = task.get("created_at")
+    try:
+        when = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
+    except ValueError:
+        return now
+    if when is None or when.tzinfo is None:
+        return now
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:
+        raise _fail(tid, "created_at", "is out of range") from None
+    if when > now + MAX_CLOCK_SKEW:
+        raise _fail(tid, "created_at", "is in the future")
+    if when < now - timedelta(days=HISTORY_DAYS):
+        raise _fail(tid, "created_at", f"is more than {HISTORY_DAYS} days ago")
+    return when
+
+
+def correction(task: dict, tid: str, text_from: str | None) -> tuple[str | None, int]:
     """The final transcript from the annotations, and how many other annotations were passed over."""
     annotations = task.get("annotations", [])
     if not isinstance(annotations, list):
@@ -174,43 +208,6 @@ def _correction(task: dict, tid: str, text_from: str | None) -> tuple[str | None
     if not usable:
         return None, 0
     return max(usable)[1], len(usable) - 1
-
-
-def _prediction(task: dict, tid: str, duration_s: float, text_from: str | None) -> ExternalHypothesis | None:
-    predictions = task.get("predictions", [])
-    if not isinstance(predictions, list):
-        raise _fail(tid, "predictions", "expected a list")
-    if not predictions:
-        return None
-    k = len(predictions) - 1  # the latest, as Label Studio shows it
-    prediction = predictions[k]
-    if not isinstance(prediction, dict):
-        raise _fail(tid, f"predictions[{k}]", "is not an object")
-    field = f"predictions[{k}]"
-    default = prediction.get("score")
-    if default is not None and not (isinstance(default, (int, float)) and 0 <= default <= 1):
-        raise _fail(tid, f"{field}.score", "expected a number from 0 to 1")
-    words = []
-    for start, end, text, score in _segments(_results(prediction, tid, field), tid, field, text_from):
-        if start is None or end is None:
-            start, end = 0.0, duration_s
-        tokens = text.split()
-        step = (end - start) / len(tokens)
-        confidence = score if score is not None else default if default is not None else UNKNOWN_CONFIDENCE
-        words += [{"word": w, "start": round(start + i * step, 3), "end": round(start + (i + 1) * step, 3), "confidence": confidence} for i, w in enumerate(tokens)]
-    if not words:
-        return None
-    model = str(prediction.get("model_version") or "unknown")[:200]
-    try:
-        hypothesis = ExternalHypothesis.model_validate({"engine": ENGINE, "model": model, "words": words})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _fail(tid, f"{field}.result (as words.{'.'.join(map(str, first['loc'][1:]))})", first["msg"]) from None
-    try:
-        check_hypothesis_fits(hypothesis, duration_s)
-    except InvalidInput as exc:
-        raise _fail(tid, f"{field}.result", exc.message.split(": ", 1)[-1]) from None
-    return hypothesis
 
 
 # --- audio location -----------------------------------------------------------------------------
@@ -277,110 +274,3 @@ def read_map(path: Path) -> dict[str, str]:
             raise LabelStudioImportError(f"{path}: line {n}: task {row[0].strip()[:40]} is mapped twice")
         mapping[row[0].strip()] = row[1].strip()
     return mapping
-
-
-# --- the import ---------------------------------------------------------------------------------
-
-def plan(services: Services, db: Session, export_path: Path, *, account: str | None = None, mapping: dict[str, str] | None = None,
-         audio_key: str = "audio", media_root: Path | None = None, local_files_root: Path | None = None,
-         text_from: str | None = None) -> list[Planned]:
-    """Check every task and return what would be imported; writes nothing."""
-    if (account is None) == (mapping is None):
-        raise LabelStudioImportError("give exactly one of --account and --map")
-    tasks = load_tasks(export_path)
-    accounts: dict[str, str] = {}
-
-    def account_of(ref: str, tid: str) -> str:
-        if ref not in accounts:
-            found = find_account(db, ref)
-            if found is None:
-                problem = f"no account with id or name '{ref[:60]}'"
-                raise _fail(tid, "account", problem) if mapping is not None else LabelStudioImportError(problem)
-            accounts[ref] = found.id
-        return accounts[ref]
-
-    if account is not None:
-        account_of(account, "-")
-    planned = []
-    limits = services.settings
-    base = export_path.resolve().parent
-    for i, task in enumerate(tasks):
-        tid = task_id(task, i)
-        if mapping is not None and tid not in mapping:
-            raise _fail(tid, "account", "not in the --map file")
-        account_id = account_of(account if account is not None else (mapping or {})[tid], tid)
-        path = resolve_audio(task["data"].get(audio_key), tid, f"data.{audio_key}", base, media_root, local_files_root)
-        data = path.read_bytes()
-        if len(data) > limits.max_upload_bytes:
-            raise _fail(tid, f"data.{audio_key}", f"the audio is {len(data)} bytes; the limit is {limits.max_upload_bytes}")
-        try:
-            samples = audio.decode(data, limits.max_duration_s)
-        except SottovoceError as exc:
-            raise _fail(tid, f"data.{audio_key}", exc.message) from None
-        duration_s = samples.size / audio.SAMPLE_RATE
-        if duration_s < limits.min_duration_s:
-            raise _fail(tid, f"data.{audio_key}", f"the recording is {duration_s:.3f} s; the minimum is {limits.min_duration_s:g} s")
-        correction, passed_over = _correction(task, tid, text_from)
-        planned.append(Planned(tid, path, account_id, _prediction(task, tid, duration_s, text_from), correction, passed_over, _created_at(task)))
-    return planned
-
-
-def _created_at(task: dict) -> datetime | None:
-    raw = task.get("created_at")
-    try:
-        when = datetime.fromisoformat(str(raw).replace("Z", "+00:00")) if raw else None
-    except ValueError:
-        return None
-    return when if when is not None and when.tzinfo is not None else None
-
-
-def import_export(services: Services, db: Session, export_path: Path, actor: Actor, *, consent_review: bool, consent_training: bool,
-                  progress: Callable[[], None] | None = None, **options: Any) -> dict:
-    """Check everything, then import in one transaction (committed here); all or nothing."""
-    planned = plan(services, db, export_path, **options)
-    written: list[str] = []
-    try:
-        consent_changes = _apply_consent(services, db, {p.account_id for p in planned}, consent_review, consent_training, actor)
-        created = []
-        for p in planned:
-            metadata = IngestMetadata(hypothesis=p.hypothesis, captured_at=p.captured_at)
-            # History from a team's tool: its dates are the operator's data, not a device's clock.
-            recording = ingest(services, db, Source(p.account_id), p.path.read_bytes(), metadata, capture_age_days=100 * 365)
-            written.append(recording.audio_blob_id)
-            if p.correction is not None:
-                group_id = new_id()
-                db.add(Adjudication(group_id=group_id, recording_id=recording.id, supervisor_id=ENGINE,
-                                    sealed_text=services.keys.seal(db, p.account_id, p.correction.encode(), ADJUDICATED, group_id)))
-            created.append({"task": p.task_id, "recording": recording.id, "status": recording.status, "corrected": p.correction is not None})
-            if progress:
-                progress()
-        report = {
-            "tasks": len(planned),
-            "hypotheses": sum(p.hypothesis is not None for p in planned),
-            "corrections": sum(p.correction is not None for p in planned),
-            "annotations_passed_over": sum(p.passed_over for p in planned),
-            "queued_for_recognition": sum(p.hypothesis is None for p in planned),
-            "accounts": len({p.account_id for p in planned}),
-            "consent_changes": consent_changes,
-        }
-        # Counts only: no file names, no text, no task ids (they may encode names in a team's tool).
-        services.audit.append(db, actor, "interop.labelstudio_import", "", {k: v for k, v in report.items() if k != "consent_changes"} | {"consent_changes": len(consent_changes)})
-        db.commit()
-    except BaseException:
-        db.rollback()
-        for blob_id in written:
-            services.blobs.delete(blob_id)
-        raise
-    return report | {"recordings": created}
-
-
-def _apply_consent(services: Services, db: Session, account_ids: set[str], review: bool, training: bool, actor: Actor) -> list[dict]:
-    """Set both switches as the operator stated them, recorded as consent changes (channel "import")."""
-    changes = []
-    for account_id in sorted(account_ids):
-        account = db.get_one(Account, account_id)
-        for purpose, value, current in ((HUMAN_REVIEW, review, account.consent_human_review), (TRAINING, training, account.consent_training)):
-            if bool(current) != value:
-                set_consent(services, db, account, purpose, value, actor, CONSENT_CHANNEL)
-                changes.append({"account": account_id, "purpose": purpose, "value": value})
-    return changes
