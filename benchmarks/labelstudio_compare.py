@@ -1,8 +1,11 @@
 """sottovoce side by side with Label Studio 1.23.2: the same tasks with predictions, one run, A/B.
 
-    python3.11 -m venv /tmp/ls-venv && /tmp/ls-venv/bin/pip install 'label-studio==1.23.2'
-    nice -n 10 .venv/bin/python benchmarks/labelstudio_compare.py --tasks 1000 --reviews 100
-    nice -n 10 .venv/bin/python benchmarks/labelstudio_compare.py --tasks 10000 --reviews 100
+    python3.11 -m venv /tmp/ls-venv && /tmp/ls-venv/bin/pip install 'label-studio==1.23.2' 'sentry-sdk<3'
+    nice -n 19 .venv/bin/python benchmarks/labelstudio_compare.py --tasks 1000 --reviews 100
+    nice -n 19 .venv/bin/python benchmarks/labelstudio_compare.py --tasks 10000 --reviews 100
+
+(``sentry-sdk`` 3 dropped an option Label Studio 1.23.2 passes at start-up: without the pin it
+exits at once with ``TypeError: Unknown option 'send_default_pii'``.)
 
 Both servers run on 127.0.0.1 only, as separate processes, on SQLite in a fresh temporary folder:
 Label Studio with ``label-studio start`` (its own venv; legacy API token; local-files serving for

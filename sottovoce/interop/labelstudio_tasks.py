@@ -17,6 +17,7 @@ import csv
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -244,9 +245,14 @@ def resolve_audio(reference: object, tid: str, field: str, base: Path, media_roo
 
 def _inside(root: Path, relative: str, tid: str, field: str) -> Path:
     path = (root / relative).resolve()
-    if not relative or not path.is_relative_to(root.resolve()):
+    if not relative or not path.is_relative_to(_resolved(root)):
         raise _fail(tid, field, "points outside the media root")
     return path
+
+
+@lru_cache(maxsize=8)
+def _resolved(root: Path) -> Path:
+    return root.resolve()  # once per import, not once per task
 
 
 # --- accounts -----------------------------------------------------------------------------------
