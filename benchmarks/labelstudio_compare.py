@@ -77,8 +77,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Linux /proc)."""
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -86,10 +86,18 @@ def rss_mb(pid: int) -> float:
             children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [pid]
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo += children.get(p, [])
+    return out
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total = 0
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -97,6 +105,22 @@ def rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU time (user + system) of a server: its process tree, and the children it has reaped.
+    The figure that machine load does not inflate the way it inflates wall-clock times."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / TICK
 
 
 # --- the shared task file ---------------------------------------------------------------------------
@@ -133,13 +157,13 @@ class LabelStudio:
         self.proc: subprocess.Popen | None = None
         self.client = httpx.Client(base_url=self.base, headers={"Authorization": f"Token {LS_TOKEN}"}, timeout=600)
 
-    def start(self) -> float:
+    def start(self, limit_s: float = 300) -> float:
         t = time.perf_counter()
         self.proc = subprocess.Popen([str(self.venv / "bin" / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
                                       "--port", str(self.port), "--username", "bench@example.com", "--password", secrets.token_hex(8),
                                       "--user-token", LS_TOKEN, "--enable-legacy-api-token"],
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.work / "ls.log", "ab"), start_new_session=True)
-        return wait_200(self.base + "/health", t, self.proc)
+        return wait_200(self.base + "/health", t, self.proc, limit_s)
 
     def stop(self) -> None:
         stop(self.proc)
@@ -190,11 +214,11 @@ class Sottovoce:
         self.client = httpx.Client(base_url=self.base, follow_redirects=False, timeout=600)
         self.location: str | None = None
 
-    def start(self) -> float:
+    def start(self, limit_s: float = 300) -> float:
         t = time.perf_counter()
         self.proc = subprocess.Popen([sys.executable, "-m", "sottovoce", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                                      env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.work / "sv.log", "ab"), start_new_session=True)
-        return wait_200(self.base + "/healthz", t, self.proc)
+        return wait_200(self.base + "/healthz", t, self.proc, limit_s)
 
     def stop(self) -> None:
         stop(self.proc)
@@ -310,21 +334,25 @@ def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int) -> dict:
         tasks_file = make_tasks(work, n_tasks)
         tasks = json.loads(tasks_file.read_text())
         subprocess.run([sys.executable, "-m", "sottovoce", "init"], env=sv.env, cwd=ROOT, check=True, capture_output=True)
-        first_starts = {"labelstudio": ls.start(), "sottovoce": sv.start()}  # first start: database creation, not counted
+        first_starts = {"labelstudio": ls.start(1800), "sottovoce": sv.start(1800)}  # first start: database creation (minutes on a loaded machine), not counted
         ls.setup(LABEL_CONFIG)
         services = sv.services()
         sv.setup(services)
 
         import_s = {"labelstudio": 0.0, "sottovoce": 0.0}
+        # CPU of the import: Label Studio's server process tree; sottovoce's import runs in this process (all threads).
+        import_cpu = {"labelstudio": 0.0, "sottovoce": 0.0}
+        cpu_of = {"labelstudio": lambda: cpu_s(ls.proc.pid), "sottovoce": time.process_time}
         for k, start in enumerate(range(0, n_tasks, CHUNK)):
             chunk = tasks[start:start + CHUNK]
             chunk_file = work / "chunk.json"
             chunk_file.write_text(json.dumps(chunk))
             order = [("labelstudio", lambda: ls.import_chunk(chunk)), ("sottovoce", lambda: sv.import_chunk(services, chunk_file))]
             for name, fn in order if k % 2 == 0 else order[::-1]:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), cpu_of[name]()
                 fn()
                 import_s[name] += time.perf_counter() - t
+                import_cpu[name] += cpu_of[name]() - c
 
         t = time.perf_counter()
         reviewer = sv.prepare_review(services, n_reviews + 10)
@@ -335,10 +363,13 @@ def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int) -> dict:
         for _ in range(3):  # warm-up, not counted: first requests load code and caches on both sides
             ls.review_one({"next": [], "audio": [], "submit": []})
             sv.review_one({"next": [], "audio": [], "submit": []})
+        review_cpu = {"labelstudio": -cpu_s(ls.proc.pid), "sottovoce": -cpu_s(sv.proc.pid)}
         for i in range(n_reviews):
             order = [("labelstudio", ls), ("sottovoce", sv)]
             for name, side in order if i % 2 == 0 else order[::-1]:
                 side.review_one(timings[name])
+        review_cpu["labelstudio"] += cpu_s(ls.proc.pid)
+        review_cpu["sottovoce"] += cpu_s(sv.proc.pid)
         rss = {"labelstudio": rss_mb(ls.proc.pid), "sottovoce": rss_mb(sv.proc.pid)}
         ls.stop()
         sv.stop()
@@ -360,6 +391,8 @@ def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int) -> dict:
         t = timings[name]
         out["sides"][name] = {
             "import_tasks_per_s": round(n_tasks / import_s[name], 1),
+            "import_cpu_ms_per_task": round(1000 * import_cpu[name] / n_tasks, 2),
+            "server_cpu_ms_per_review": round(1000 * review_cpu[name] / n_reviews, 1),
             "next_p50_ms": round(statistics.median(t["next"]), 1), "next_p99_ms": round(pct(t["next"], 0.99), 1),
             "submit_p50_ms": round(statistics.median(t["submit"]), 1), "submit_p99_ms": round(pct(t["submit"], 0.99), 1),
             "audio_first_byte_p50_ms": round(statistics.median(t["audio"]), 1), "audio_first_byte_p99_ms": round(pct(t["audio"], 0.99), 1),
@@ -370,7 +403,8 @@ def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int) -> dict:
 
 def table(result: dict) -> str:
     ls, sv = result["sides"]["labelstudio"], result["sides"]["sottovoce"]
-    rows = [("import rate (tasks/s)", "import_tasks_per_s", True), ("next task p50 (ms)", "next_p50_ms", False), ("next task p99 (ms)", "next_p99_ms", False),
+    rows = [("import rate (tasks/s)", "import_tasks_per_s", True), ("import CPU per task (ms)", "import_cpu_ms_per_task", False),
+            ("server CPU per review: next + audio + submit (ms)", "server_cpu_ms_per_review", False), ("next task p50 (ms)", "next_p50_ms", False), ("next task p99 (ms)", "next_p99_ms", False),
             ("submit p50 (ms)", "submit_p50_ms", False), ("submit p99 (ms)", "submit_p99_ms", False),
             ("first audio byte p50 (ms)", "audio_first_byte_p50_ms", False), ("first audio byte p99 (ms)", "audio_first_byte_p99_ms", False),
             ("server RSS (MB)", "server_rss_mb", False), ("cold start to first 200 (s)", "cold_start_s", False)]

@@ -38,7 +38,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
 from sottovoce.accounts.consent import HUMAN_REVIEW, TRAINING, set_consent
@@ -292,7 +292,9 @@ def import_export(services: Services, db: Session, export_path: Path, actor: Act
 
 
 def _insert(db: Session, model: type[Recording | Hypothesis | Job | Adjudication], rows: list[dict[str, Any]]) -> None:
-    statement = insert(model.__table__)  # Core executemany: no ORM bookkeeping per row
+    table = model.__table__
+    assert isinstance(table, Table)
+    statement = insert(table)  # Core executemany: no ORM bookkeeping per row
     connection = db.connection()
     for chunk in _chunks(rows, INSERT_CHUNK):
         connection.execute(statement, chunk)
