@@ -186,6 +186,9 @@ BAD = [
     (lambda t: t["predictions"][0]["result"][0]["value"].update(start=0.0, end=99.0), r"task 1: predictions\[0\]\.result: ends after the audio"),
     (lambda t: t["annotations"][0].update(result={"no": 1}), r"task 1: annotations\[0\]\.result: expected a list of objects"),
     (lambda t: t["annotations"][0]["result"].append(dict(textarea("y"), from_name="other")), r"task 1: annotations\[0\]\.result: several whole-clip TextAreas"),
+    (lambda t: t["predictions"][0]["result"][0]["value"].update(text=["w" * 101]), r"task 1: predictions\[0\]\.result \(as words\.0\.word\): String should have at most 100"),
+    (lambda t: t.update(annotations={"a": 1}), r"task 1: annotations: expected a list"),
+    (lambda t: t.update(created_at="2999-01-01T00:00:00Z"), r"task 1: created_at: is in the future"),
 ]
 
 
@@ -201,6 +204,35 @@ def test_a_bad_task_names_task_and_field_and_leaves_nothing(services, account, e
     with services.sessions() as db:
         assert db.scalar(select(Adjudication.group_id)) is None
         assert db.scalars(select(ConsentChange)).all() == []
+
+
+FILE_LEVEL = [
+    (b"[{", r"export\.json: not JSON"),
+    (b'{"tasks": 3}', r"task #0: data: missing or not an object"),
+    (b"[]", r"export\.json: expected a JSON list of tasks"),
+    (b'[1]', r"task #0: \(task\): is not a JSON object"),
+    (json.dumps([whole_clip_task(3, CLIPS[0], "a"), whole_clip_task(3, CLIPS[1], "b")]).encode(), r"task 3: id: appears twice in the export"),
+]
+
+
+@pytest.mark.parametrize("content,message", FILE_LEVEL)
+def test_a_bad_file_is_refused_with_its_reason_and_leaves_nothing(services, account, export_dir, content, message):
+    path = export_dir / "export.json"
+    path.write_bytes(content)
+    before = counts(services)
+    with pytest.raises(LabelStudioImportError, match=message):
+        run(services, path, account=account.id)
+    assert counts(services) == before
+
+
+def test_account_must_exist_and_be_given_one_way(services, account, export_dir):
+    path = write(export_dir, [whole_clip_task(1, CLIPS[0], "a")])
+    with pytest.raises(LabelStudioImportError, match="no account with id or name 'nobody'"):
+        run(services, path, account="nobody")
+    with pytest.raises(LabelStudioImportError, match="give exactly one of --account and --map"):
+        run(services, path, account=account.id, mapping={"1": account.id})
+    with pytest.raises(LabelStudioImportError, match="task 1: account: no account with id or name 'ghost'"):
+        run(services, path, mapping={"1": "ghost"})
 
 
 def _failing_put(services, monkeypatch, fail_on):
