@@ -63,6 +63,7 @@ from benchmarks.review_bench import sign_in_plain  # noqa: E402
 
 CLIPS = sorted((ROOT / "sottovoce" / "demo" / "clips").glob("*.wav"))
 LS_TOKEN = secrets.token_hex(20)
+LS_TEMPLATE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sottovoce-bench" / "label-studio-1.23.2"
 CHUNK = 100
 
 
@@ -155,15 +156,39 @@ class LabelStudio:
                     "LOCAL_FILES_DOCUMENT_ROOT": str(work / "media"), "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
                     "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false"}  # no calls out: loopback only
         self.proc: subprocess.Popen | None = None
-        self.client = httpx.Client(base_url=self.base, headers={"Authorization": f"Token {LS_TOKEN}"}, timeout=600)
+        self.token = LS_TOKEN
+        self.client = httpx.Client(base_url=self.base, timeout=600)
+
+    def first_start(self, template: Path | None) -> float:
+        """Start on a fresh data folder. Label Studio's migrations take minutes on a loaded machine;
+        with ``template``, a folder migrated by an earlier run is copied instead (and made on first use).
+        Not a measured figure either way."""
+        data = Path(self.env["LABEL_STUDIO_BASE_DATA_DIR"])
+        if template is not None and (template / "ls-data").is_dir():
+            shutil.copytree(template / "ls-data", data)
+            self.token = (template / "token").read_text().strip()  # the user exists already: its token stays
+            return self.start(1800)
+        took = self.start(1800)
+        if template is not None:
+            self.stop()
+            partial = template.with_name(template.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(data, partial / "ls-data")
+            (partial / "token").write_text(self.token)
+            shutil.rmtree(template, ignore_errors=True)
+            partial.rename(template)
+            self.start(1800)
+        return took
 
     def start(self, limit_s: float = 300) -> float:
         t = time.perf_counter()
         self.proc = subprocess.Popen([str(self.venv / "bin" / "label-studio"), "start", "--no-browser", "--internal-host", "127.0.0.1",
                                       "--port", str(self.port), "--username", "bench@example.com", "--password", secrets.token_hex(8),
-                                      "--user-token", LS_TOKEN, "--enable-legacy-api-token"],
+                                      "--user-token", self.token, "--enable-legacy-api-token"],
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.work / "ls.log", "ab"), start_new_session=True)
-        return wait_200(self.base + "/health", t, self.proc, limit_s)
+        took = wait_200(self.base + "/health", t, self.proc, limit_s)
+        self.client.headers["Authorization"] = f"Token {self.token}"
+        return took
 
     def stop(self) -> None:
         stop(self.proc)
@@ -325,7 +350,7 @@ def stop(proc: subprocess.Popen | None) -> None:
 
 # --- the run -----------------------------------------------------------------------------------------
 
-def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int) -> dict:
+def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int, ls_template: Path | None = LS_TEMPLATE) -> dict:
     from sottovoce.learning.labelstudio_export import LABEL_CONFIG
 
     work = Path(tempfile.mkdtemp(prefix="lsbench-"))
@@ -334,7 +359,7 @@ def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int) -> dict:
         tasks_file = make_tasks(work, n_tasks)
         tasks = json.loads(tasks_file.read_text())
         subprocess.run([sys.executable, "-m", "sottovoce", "init"], env=sv.env, cwd=ROOT, check=True, capture_output=True)
-        first_starts = {"labelstudio": ls.start(1800), "sottovoce": sv.start(1800)}  # first start: database creation (minutes on a loaded machine), not counted
+        first_starts = {"labelstudio": ls.first_start(ls_template), "sottovoce": sv.start(1800)}  # database creation: not counted
         ls.setup(LABEL_CONFIG)
         services = sv.services()
         sv.setup(services)
@@ -422,9 +447,11 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=100)
     parser.add_argument("--cold-starts", type=int, default=3)
     parser.add_argument("--ls-venv", type=Path, default=Path("/tmp/ls-venv"))
+    parser.add_argument("--ls-template", type=Path, default=LS_TEMPLATE, help="A migrated Label Studio data folder to start from (made on first use).")
+    parser.add_argument("--no-ls-template", action="store_true", help="Run Label Studio's migrations in this run.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.tasks, args.reviews, args.ls_venv, args.cold_starts)
+    result = run(args.tasks, args.reviews, args.ls_venv, args.cold_starts, None if args.no_ls_template else args.ls_template)
     print(json.dumps(result, indent=2) if args.json else table(result) + "\n\n" + json.dumps(result))
 
 
