@@ -154,7 +154,8 @@ class LabelStudio:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(work / "ls-data"), "LOCAL_FILES_SERVING_ENABLED": "true",
                     "LOCAL_FILES_DOCUMENT_ROOT": str(work / "media"), "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
-                    "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false"}  # no calls out: loopback only
+                    "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false",
+                    "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": ""}  # no calls out (its error reporting is on by default): loopback only
         self.proc: subprocess.Popen | None = None
         self.token = LS_TOKEN
         self.client = httpx.Client(base_url=self.base, timeout=600)
