@@ -427,6 +427,26 @@ def run(n_tasks: int, n_reviews: int, ls_venv: Path, cold_starts: int, ls_templa
     return out
 
 
+def import_only(n_tasks: int) -> dict:
+    """sottovoce's import alone (no servers): the same task file, chunks of CHUNK, a fresh instance."""
+    work = Path(tempfile.mkdtemp(prefix="lsbench-import-"))
+    sv = Sottovoce(work)
+    try:
+        tasks = json.loads(make_tasks(work, n_tasks).read_text())
+        services = sv.services()
+        sv.setup(services)
+        t, c = time.perf_counter(), time.process_time()
+        for start in range(0, n_tasks, CHUNK):
+            chunk_file = work / "chunk.json"
+            chunk_file.write_text(json.dumps(tasks[start:start + CHUNK]))
+            sv.import_chunk(services, chunk_file)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        services.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"tasks": n_tasks, "import_tasks_per_s": round(n_tasks / wall, 1), "import_cpu_ms_per_task": round(1000 * cpu / n_tasks, 2)}
+
+
 def table(result: dict) -> str:
     ls, sv = result["sides"]["labelstudio"], result["sides"]["sottovoce"]
     rows = [("import rate (tasks/s)", "import_tasks_per_s", True), ("import CPU per task (ms)", "import_cpu_ms_per_task", False),
@@ -451,7 +471,11 @@ def main() -> None:
     parser.add_argument("--ls-template", type=Path, default=LS_TEMPLATE, help="A migrated Label Studio data folder to start from (made on first use).")
     parser.add_argument("--no-ls-template", action="store_true", help="Run Label Studio's migrations in this run.")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sottovoce-import-only", action="store_true", help="Time sottovoce's import alone (no Label Studio, no servers).")
     args = parser.parse_args()
+    if args.sottovoce_import_only:
+        print(json.dumps(import_only(args.tasks)))
+        return
     result = run(args.tasks, args.reviews, args.ls_venv, args.cold_starts, None if args.no_ls_template else args.ls_template)
     print(json.dumps(result, indent=2) if args.json else table(result) + "\n\n" + json.dumps(result))
 
