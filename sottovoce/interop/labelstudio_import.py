@@ -248,7 +248,9 @@ def _take(items: Iterator[tuple[int, Planned]], n: int) -> list[tuple[int, Plann
 
 def import_export(services: Services, db: Session, export_path: Path, actor: Actor, *, consent_review: bool, consent_training: bool,
                   progress: Progress | None = None, workers: int = DEFAULT_WORKERS, **options: Any) -> dict:
-    """Check everything, store the audio, then write every row in one transaction (committed here); all or nothing."""
+    """Check everything, store the audio, then write every row in one transaction (committed here); all or nothing.
+
+    ``db`` must hold no uncommitted changes: its read transaction is ended before the clips are stored."""
     planned = plan(services, db, export_path, **options)
     account_ids = sorted({p.account_id for p in planned})
     keys = {account_id: services.keys.data_key(db, account_id) for account_id in account_ids}  # one unwrap per account
