@@ -24,20 +24,23 @@ def labelstudio(
     media_root: Annotated[Path | None, typer.Option("--media-root", help="Label Studio's media folder, for /data/upload/... references.")] = None,
     local_files_root: Annotated[Path | None, typer.Option("--local-files-root", help="Label Studio's LOCAL_FILES_DOCUMENT_ROOT, for /data/local-files/?d=... (default: --media-root).")] = None,
     text_from: Annotated[str | None, typer.Option("--text-from", help="Only TextArea results with this from_name.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Clips decoded, sealed and written at once.")] = 8,
     as_json: JsonOption = False,
 ) -> None:
     """Create recordings with their hypotheses (predictions) and corrections (annotations).
 
-    Every task is checked before anything is written; a bad export changes nothing.
+    Every task is checked before anything is written; a bad export changes nothing. A progress
+    bar on stderr (when it is a terminal) counts the clips stored.
     """
+    from sottovoce.cli.progress import progress_bar
     from sottovoce.core.audit import OPERATOR
     from sottovoce.interop.labelstudio_import import import_export, read_map
 
-    with domain_errors(), open_services() as services, services.sessions() as db:
+    with domain_errors(), open_services() as services, services.sessions() as db, progress_bar() as progress:
         mapping = read_map(map_file) if map_file is not None else None
         report = import_export(
             services, db, export_file, OPERATOR, consent_review=consent_review, consent_training=consent_training,
             account=account, mapping=mapping, audio_key=audio_key, media_root=media_root,
-            local_files_root=local_files_root, text_from=text_from,
+            local_files_root=local_files_root, text_from=text_from, workers=workers, progress=progress,
         )
     emit(report, as_json, lambda r: f"imported {r['tasks']} tasks: {r['hypotheses']} with hypotheses, {r['corrections']} with corrections, {r['queued_for_recognition']} queued for recognition")

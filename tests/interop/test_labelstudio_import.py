@@ -186,6 +186,9 @@ BAD = [
     (lambda t: t["predictions"][0]["result"][0]["value"].update(start=0.0, end=99.0), r"task 1: predictions\[0\]\.result: ends after the audio"),
     (lambda t: t["annotations"][0].update(result={"no": 1}), r"task 1: annotations\[0\]\.result: expected a list of objects"),
     (lambda t: t["annotations"][0]["result"].append(dict(textarea("y"), from_name="other")), r"task 1: annotations\[0\]\.result: several whole-clip TextAreas"),
+    (lambda t: t["predictions"][0]["result"][0]["value"].update(text=["w" * 101]), r"task 1: predictions\[0\]\.result \(as words\.0\.word\): String should have at most 100"),
+    (lambda t: t.update(annotations={"a": 1}), r"task 1: annotations: expected a list"),
+    (lambda t: t.update(created_at="2999-01-01T00:00:00Z"), r"task 1: created_at: is in the future"),
 ]
 
 
@@ -203,23 +206,158 @@ def test_a_bad_task_names_task_and_field_and_leaves_nothing(services, account, e
         assert db.scalars(select(ConsentChange)).all() == []
 
 
-def test_a_failure_while_writing_removes_every_blob_already_written(services, account, export_dir, monkeypatch):
+FILE_LEVEL = [
+    (b"[{", r"export\.json: not JSON"),
+    (b'{"tasks": 3}', r"task #0: data: missing or not an object"),
+    (b"[]", r"export\.json: expected a JSON list of tasks"),
+    (b'[1]', r"task #0: \(task\): is not a JSON object"),
+    (json.dumps([whole_clip_task(3, CLIPS[0], "a"), whole_clip_task(3, CLIPS[1], "b")]).encode(), r"task 3: id: appears twice in the export"),
+]
+
+
+@pytest.mark.parametrize("content,message", FILE_LEVEL)
+def test_a_bad_file_is_refused_with_its_reason_and_leaves_nothing(services, account, export_dir, content, message):
+    path = export_dir / "export.json"
+    path.write_bytes(content)
+    before = counts(services)
+    with pytest.raises(LabelStudioImportError, match=message):
+        run(services, path, account=account.id)
+    assert counts(services) == before
+
+
+def test_account_must_exist_and_be_given_one_way(services, account, export_dir):
+    path = write(export_dir, [whole_clip_task(1, CLIPS[0], "a")])
+    with pytest.raises(LabelStudioImportError, match="no account with id or name 'nobody'"):
+        run(services, path, account="nobody")
+    with pytest.raises(LabelStudioImportError, match="give exactly one of --account and --map"):
+        run(services, path, account=account.id, mapping={"1": account.id})
+    with pytest.raises(LabelStudioImportError, match="task 1: account: no account with id or name 'ghost'"):
+        run(services, path, mapping={"1": "ghost"})
+
+
+def _failing_put(services, monkeypatch, fail_on):
+    """The blob store fails on its n-th write (a full disk, an S3 outage)."""
+    real, calls = services.blobs.put, []
+
+    def put(data):
+        calls.append(1)
+        if len(calls) == fail_on:
+            raise OSError("disk full")
+        return real(data)
+
+    monkeypatch.setattr(services.blobs, "put", put)
+    return calls
+
+
+@pytest.mark.parametrize("workers", [1, 4])
+def test_a_failure_while_storing_audio_removes_every_blob_already_written(services, account, export_dir, monkeypatch, workers):
+    path = write(export_dir, [whole_clip_task(i, CLIPS[i % 3], prediction="a b c") for i in range(12)])
+    before = counts(services)
+    calls = _failing_put(services, monkeypatch, fail_on=7)
+    with pytest.raises(OSError, match="disk full"):
+        run(services, path, account=account.id, workers=workers)
+    assert len(calls) >= 7 and counts(services) == before
+
+
+def test_undecodable_audio_found_while_storing_names_the_task_and_leaves_nothing(services, account, export_dir):
+    """The checks before any write cannot decode (that is done once, while storing): a clip that
+    turns out unreadable half-way through still leaves nothing."""
+    (export_dir / "audio" / "broken.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 200)
+    tasks = [whole_clip_task(i, CLIPS[i % 3], prediction="a b c") for i in range(10)]
+    tasks[6]["data"]["audio"] = "audio/broken.wav"
+    before = counts(services)
+    with pytest.raises(LabelStudioImportError, match=r"task 6: data\.audio: the file is not readable audio"):
+        run(services, write(export_dir, tasks), account=account.id, workers=2)
+    assert counts(services) == before
+
+
+def test_a_failure_in_the_write_transaction_removes_rows_consent_and_blobs(services, make_account, export_dir, monkeypatch):
     import sottovoce.interop.labelstudio_import as module
 
-    path = write(export_dir, [whole_clip_task(i, CLIPS[i], prediction="a b c") for i in range(3)])
-    real, calls = module.ingest, []
+    holder, _ = make_account(review=False, training=False)
+    path = write(export_dir, [whole_clip_task(i, CLIPS[i % 3], prediction="a b c", annotation="a b c") for i in range(5)])
+    real = module._insert
 
-    def failing_third(*args, **kwargs):  # the disk or database fails part-way through the writes
-        calls.append(1)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        return real(*args, **kwargs)
+    def failing(db, model, rows):
+        if model is module.Adjudication:  # the last table: recordings, hypotheses and consent are in the transaction already
+            raise RuntimeError("database went away")
+        return real(db, model, rows)
 
-    monkeypatch.setattr(module, "ingest", failing_third)
+    monkeypatch.setattr(module, "_insert", failing)
     before = counts(services)
-    with pytest.raises(OSError):
-        run(services, path, account=account.id)
-    assert len(calls) == 3 and counts(services) == before
+    with pytest.raises(RuntimeError):
+        run(services, path, account=holder.id)
+    assert counts(services) == before
+    with services.sessions() as db:
+        fresh = db.get(Account, holder.id)
+        assert not fresh.consent_human_review and not fresh.consent_training
+        assert db.scalars(select(ConsentChange)).all() == [] and db.scalar(select(Adjudication.group_id)) is None
+
+
+def test_clips_swept_as_orphans_during_a_long_import_fail_it_cleanly(services, account, export_dir, monkeypatch):
+    """A server starting mid-import sweeps blobs no committed row references yet (orphan_grace_s
+    is 0 in tests, so the check before committing always runs)."""
+    path = write(export_dir, [whole_clip_task(i, CLIPS[i % 3], prediction="a b c") for i in range(4)])
+    real, written = services.blobs.put, []
+
+    def put_then_sweep(data):
+        written.append(real(data))
+        if len(written) == 3:
+            services.blobs.delete(written[0])  # what remove_orphan_blobs would do
+        return written[-1]
+
+    monkeypatch.setattr(services.blobs, "put", put_then_sweep)
+    before = counts(services)
+    with pytest.raises(LabelStudioImportError, match="1 of the 4 stored clips were removed while the import ran"):
+        run(services, path, account=account.id, workers=1)
+    assert counts(services) == before
+
+
+def test_many_tasks_import_in_bulk_with_progress(services, account, export_dir):
+    tasks = [whole_clip_task(i, CLIPS[i % 3], prediction="a b c", annotation="a b" if i % 2 else None) for i in range(1, 1201)]
+    tasks += [whole_clip_task(2000, CLIPS[0])]  # no prediction: queued for recognition
+    seen = []
+    report = run(services, write(export_dir, tasks), account=account.id, progress=lambda stage, done, total: seen.append((stage, done, total)))
+    assert report["tasks"] == 1201 and report["hypotheses"] == 1200 and report["corrections"] == 600 and report["queued_for_recognition"] == 1
+    after = counts(services)
+    assert after["recordings"] == 1201 and after["hypotheses"] == 1200 and after["jobs"] == 1 and after["blobs"] == 1201
+    stored = [s for s in seen if s[0] == "storing audio"]
+    assert stored[-1] == ("storing audio", 1201, 1201) and len(stored) > 10  # it moves as clips are stored, not once at the end
+    assert [d for _, d, _ in stored] == sorted(d for _, d, _ in stored)
+    assert seen[-1] == ("writing rows", 1201, 1201)
+    with services.sessions() as db:
+        recordings = db.scalars(select(Recording).order_by(Recording.id)).all()
+        assert len({r.audio_blob_id for r in recordings}) == 1201
+        shown = describe(services, db, recordings[0])
+        assert shown["hypothesis"]["text"] in ("a b c", None) and shown["status"] in ("transcribed", "pending")
+        assert len(dataset.gold_examples(services, db)) == 600
+
+
+def test_imported_rows_match_what_ingest_stores(services, account, device_and_token, export_dir):
+    """The bulk writer builds rows itself: they must read back exactly as an ingested recording's."""
+    from sottovoce.db.models import Hypothesis
+    from sottovoce.recordings.ingest import ingest_and_commit
+    from sottovoce.recordings.metadata import ExternalHypothesis, IngestMetadata
+    from sottovoce.recordings.store import load_audio
+
+    task = whole_clip_task(1, CLIPS[0], prediction="lock the front door", score=0.7)
+    imported = run(services, write(export_dir, [task]), account=account.id)["recordings"][0]["recording"]
+    device, _token = device_and_token
+    with services.sessions() as db:
+        mine = db.get(Recording, imported)
+        words = describe(services, db, mine)["hypothesis"]["words"]
+        metadata = IngestMetadata(hypothesis=ExternalHypothesis(engine="labelstudio", model="whisper-small", words=words))
+        theirs = ingest_and_commit(services, db, device, (DEMO_CLIPS / CLIPS[0]).read_bytes(), metadata)
+        a, b = describe(services, db, mine), describe(services, db, theirs)
+        for shown in (a, b):
+            shown["hypothesis"].pop("created_at")
+        for key in ("hypothesis", "duration_s", "status"):
+            assert a[key] == b[key], key
+        assert (load_audio(services, db, mine) == load_audio(services, db, theirs)).all()
+        columns = ("source", "engine", "model", "model_version", "word_count", "min_confidence", "mean_confidence", "version_id")
+        rows = [db.scalar(select(Hypothesis).where(Hypothesis.recording_id == r.id)) for r in (mine, theirs)]
+        assert [getattr(rows[0], c) for c in columns] == [getattr(rows[1], c) for c in columns]
+        assert mine.device_id is None and mine.audio_kept and not mine.likely_accidental
 
 
 def test_audio_references_in_label_studio_forms(services, account, export_dir, tmp_path):
