@@ -1,8 +1,8 @@
-"""Screenshots of every account-holder and admin page at 1280 and 390 px wide.
+"""Screenshots of every account-holder, admin, officer and reviewer page at 1280 and 390 px wide.
 
     .venv/bin/python scripts/screenshots.py        # writes test-artifacts/<page>-<width>.png
 
-It runs the browser page tests (tests/browser/test_pages.py: a real server, Debian's Chromium, an
+It runs the browser page tests (tests/browser/test_pages.py and test_workbench.py: a real server, Debian's Chromium, an
 axe-core scan of each page), which save a full-page screenshot of each page they check. The folder
 is ignored by git; CI keeps it as an artifact.
 """
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/browser/test_pages.py", "-k", "sqlite"]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/browser/test_pages.py", "tests/browser/test_workbench.py", "-k", "sqlite"]
     code = subprocess.call(command, cwd=ROOT)
     shots = sorted((ROOT / "test-artifacts").glob("*-1280.png")) + sorted((ROOT / "test-artifacts").glob("*-390.png"))
     print("\n".join(str(p.relative_to(ROOT)) for p in shots))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
@@ -35,9 +35,11 @@ class Draft(BaseModel):
     pii_miss: list[int] = Field(default_factory=list, max_length=600)
     tags: list[str] = Field(default_factory=list, max_length=4)
 
-    def model_post_init(self, _context: object) -> None:
+    @model_validator(mode="after")
+    def _bounded(self) -> Draft:
         if sum(len(w) for w in self.words) > 5000 or any(len(w) > 200 for w in self.words):
-            raise ValueError("draft too long")
+            raise ValueError("the draft is too long")
+        return self
 
 
 def save(services: Services, db: Session, task: ReviewTask, reviewer_id: str, draft: Draft) -> None:

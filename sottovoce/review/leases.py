@@ -142,20 +142,25 @@ def _already_seen(reviewer_id: str) -> CompoundSelect:
     )
 
 
-def queue_counts(db: Session, reviewer_id: str, since: datetime | None = None) -> dict[str, int]:
+COUNT_CAP = 1000  # "1000+ waiting": a count never reads more of the queue than this
+
+
+def queue_counts(db: Session, reviewer_id: str, since: datetime | None = None, cap: int = COUNT_CAP) -> dict[str, int]:
     """What this reviewer may take now (the same rules as ``lease_next``: consent, blind overlap
-    groups, opt-ins, cool-down; their own current task left out), how many they handled in all,
-    and how many since ``since`` (the start of their sign-in session)."""
+    groups, opt-ins, cool-down; their own current task left out), at most ``cap`` (the page says
+    "cap+"), how many they handled in all, and how many since ``since`` (their sign-in)."""
     now = utcnow()
     reviewer = db.execute(select(StaffUser.review_opt_ins, StaffUser.review_cooldown_until).where(StaffUser.id == reviewer_id)).one_or_none()
     may_take = sensitive.queue_filters(reviewer.review_opt_ins if reviewer else "", reviewer.review_cooldown_until if reviewer else None, now)
-    available = db.scalar(
-        select(func.count())
-        .select_from(ReviewTask)
+    waiting = (
+        select(ReviewTask.id)
         .join(Account, Account.id == ReviewTask.account_id)
         .where(_available(now), Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(_already_seen(reviewer_id)), *may_take)
+        .limit(cap)
+        .subquery()
     )
+    available = db.scalar(select(func.count()).select_from(waiting)) or 0
     handled = select(func.count()).select_from(Annotation).where(Annotation.reviewer_id == reviewer_id)
-    done = db.scalar(handled)
-    done_since = db.scalar(handled.where(Annotation.submitted_at >= since)) if since is not None else done
-    return {"available": available or 0, "done_by_you": done or 0, "done_this_session": done_since or 0}
+    done = db.scalar(handled) or 0
+    done_since = (db.scalar(handled.where(Annotation.submitted_at >= since)) or 0) if since is not None else done
+    return {"available": available, "capped": int(available >= cap), "done_by_you": done, "done_this_session": done_since}

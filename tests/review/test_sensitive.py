@@ -250,3 +250,15 @@ def test_progress_and_a_reload_is_one_listen_on_the_dashboard(app_client, review
     assert re.search(r"Clip <strong>2</strong> of 3 this session · 1 more waiting", page)
     queue = app_client.get("/staff/review").text
     assert re.search(r'<strong id="available">1</strong> clip waiting that you may take', queue)
+
+
+def test_the_waiting_count_reads_at_most_the_cap(services, make_account, make_recording, make_staff):
+    account, device = make_account()
+    recordings = [make_recording(device) for _ in range(3)]
+    reviewer = make_staff(REVIEWER)
+    with services.sessions() as db:
+        for recording in recordings:
+            create_tasks(db, recording.id, account.id, "uncertainty", 0.5)
+        db.commit()
+        assert leases.queue_counts(db, reviewer.user.id, cap=2) | {"done_by_you": 0} == {"available": 2, "capped": 1, "done_by_you": 0, "done_this_session": 0}
+        assert leases.queue_counts(db, reviewer.user.id)["capped"] == 0

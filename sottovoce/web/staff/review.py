@@ -116,6 +116,7 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
         return templates.TemplateResponse(request, "staff/review_withdrawn.html", {"principal": principal}, status_code=409)
     view = reviewer_view(services, db, task)
     draft = drafts.load(services, db, task, principal.user.id)
+    counts = task_leases.queue_counts(db, principal.user.id, since=principal.session.created_at)  # read before any write
     # The page shows transcript text (and the reviewer's own saved draft): audited before it is sent, or not sent at all.
     services.audit.record(db, principal.actor, "review.transcript_served", task.id, {"draft": True} if draft else None)
     ticket = task_leases.issue_ticket(services, db, task, _session_hash(principal))
@@ -123,9 +124,8 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
     db.commit()
     # Mark the clip now, while the page travels, so the audio request only has to send it.
     PREPARED.put(ticket, mark_wav(services, rendered_wav(services, db, task), principal.user.id, task.id))
-    counts = task_leases.queue_counts(db, principal.user.id, since=principal.session.created_at)
     # "n of N": this clip's place in the reviewer's session, and what is left that they may take.
-    progress = {"n": counts["done_this_session"] + 1, "total": counts["done_this_session"] + 1 + counts["available"], "left": counts["available"]}
+    progress = {"n": counts["done_this_session"] + 1, "total": counts["done_this_session"] + 1 + counts["available"], "left": counts["available"], "capped": counts["capped"]}
     context = {
         "principal": principal, "view": view, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}", "draft": draft,
         "progress": progress, "warning": sensitive.CATEGORY_LABELS.get(task.sensitivity), "reasons": sensitive.STOP_REASONS,
