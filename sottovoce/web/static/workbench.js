@@ -363,6 +363,7 @@
   document.getElementById("skip").addEventListener("click", skip);
   document.getElementById("stop").addEventListener("click", stop);
 
+  countPiiMisses();  // a restored draft may carry marks
   loadAudio();
   setInterval(watch, 3000);
   const firstDoubtful = words().find((w) => w.dataset.low === "1") || words()[0];
