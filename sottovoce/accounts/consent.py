@@ -15,6 +15,7 @@ from sottovoce.core.audit import Actor
 from sottovoce.core.errors import InvalidInput
 from sottovoce.core.services import Services
 from sottovoce.db.models import Account, ConsentChange, ReviewTask
+from sottovoce.review import drafts
 
 HUMAN_REVIEW = "human_review"
 TRAINING = "training"
@@ -47,6 +48,7 @@ def withdraw_open_tasks(services: Services, db: Session, account_id: str) -> int
         if task.rendered_blob_id:
             services.blobs.delete(task.rendered_blob_id)  # the rendered clip goes at once
             task.rendered_blob_id = None
+    drafts.discard(db, [task.id for task in tasks])  # and the reviewer's saved edits
     return len(tasks)
 
 

@@ -5,7 +5,8 @@ Every function takes the signed-in account's id and filters by it in the query t
 object, so an id of another account's recording reads as "not found" (OWASP ASVS V8.2.2).
 
 Human listens come from the audit log: each ``review.audio_served`` event's subject is a review
-task id; the task's ``kind`` says why the clip was chosen (PURPOSES). ``reid.revealed`` events
+task id; the task's ``kind`` says why the clip was chosen (PURPOSES). Fetches of one task by one
+reviewer (a reload of the task page) count as one listen. ``reid.revealed`` events
 (break-glass re-identification) whose subject is one of the account's tasks or recordings are shown
 too, with the written reason. The reviewer or officer (the event's actor, any approver named in
 the details) is never shown.
@@ -60,7 +61,7 @@ def human_listens(db: Session, account_id: str, recording_ids: list[str]) -> dic
     if not recording_ids:
         return found
     by_task = db.execute(
-        select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.details, ReviewTask.recording_id, ReviewTask.kind)
+        select(AuditEvent.seq, AuditEvent.at, AuditEvent.action, AuditEvent.details, ReviewTask.recording_id, ReviewTask.kind, AuditEvent.subject, AuditEvent.actor)
         .join(ReviewTask, ReviewTask.id == AuditEvent.subject)
         .where(
             ReviewTask.account_id == account_id,
@@ -73,8 +74,15 @@ def human_listens(db: Session, account_id: str, recording_ids: list[str]) -> dic
         .join(Recording, Recording.id == AuditEvent.subject)
         .where(Recording.account_id == account_id, Recording.id.in_(recording_ids), AuditEvent.action == REVEAL)
     ).all()
-    events: list[tuple[Any, ...]] = [tuple(row) for row in by_task] + [(*row, None) for row in by_recording]
-    for _seq, at, action, details, recording_id, kind in sorted(events, key=lambda e: e[0]):
+    events: list[tuple[Any, ...]] = [tuple(row) for row in by_task] + [(*row, None, None, None) for row in by_recording]
+    heard: set[tuple[str, str]] = set()
+    for _seq, at, action, details, recording_id, kind, task_id, actor in sorted(events, key=lambda e: e[0]):
+        if action == LISTEN:
+            # One listen per task and reviewer: a reload of the task page fetches the clip again
+            # (audited as every fetch is) but it is the same person hearing the same clip.
+            if (task_id, actor) in heard:
+                continue
+            heard.add((task_id, actor))
         if action == REVEAL:
             # The written reason is for the account holder to read (invariant 7); approvers stay unnamed.
             reason = str(json.loads(details or "{}").get("reason", ""))

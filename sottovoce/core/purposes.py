@@ -15,6 +15,7 @@ class Purpose(StrEnum):
     ANNOTATION = "annotation"
     GOLD_REFERENCE = "gold-reference"
     ADJUDICATION = "adjudication"
+    REVIEW_DRAFT = "review-draft"
     # Wrapped or sealed under the master key or a key derived from it.
     DATA_KEY = "data-key"
     TOTP_SECRET = "totp"

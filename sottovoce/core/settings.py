@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     review_lease_minutes: float = Field(default=10.0, gt=0, description="How long a reviewer holds a task without activity.")
     review_low_confidence: float = Field(default=0.6, gt=0, le=1, description="Words below this confidence are highlighted for reviewers.")
     review_ticket_seconds: float = Field(default=60.0, gt=0, description="Lifetime of a single-use audio URL.")
+    review_stop_limit: int = Field(
+        default=3, ge=1, description="Sensitive-content stops by one reviewer within the exposure window before a break is offered and the cool-down starts."
+    )
+    review_exposure_window_hours: float = Field(default=8.0, gt=0, description="The exposure window (a shift) in which sensitive-content stops are counted.")
+    review_cooldown_minutes: float = Field(
+        default=60.0, ge=0, description="After the stop limit: how long the reviewer gets no uncertainty-sampled and no pre-screened clips."
+    )
     sampler_random_share: float = Field(default=0.2, ge=0, le=1, description="Share of sampled clips chosen uniformly at random (unbiased accuracy).")
     sampler_overlap_share: float = Field(default=0.1, ge=0, le=1, description="Share of sampled clips sent to two reviewers blind to each other.")
     sampler_account_cap: int = Field(default=5, ge=0, description="Most clips sampled from one account per cap window.")

@@ -187,6 +187,10 @@ class StaffUser(Base):
     sealed_totp_secret: Mapped[bytes] = mapped_column(LargeBinary)
     last_totp_step: Mapped[int] = mapped_column(Integer, default=0)  # a TOTP code is accepted once only
     review_suspended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by abuse rules (abuse.py)
+    # Pre-screened categories this reviewer accepts (review/sensitive.py); empty: the general queue only.
+    review_opt_ins: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Exposure limit reached: no uncertainty-sampled or pre-screened clips until then (review/sensitive.py).
+    review_cooldown_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Shift hours in the staff member's own time zone (staff/shifts.py); NULL: the instance's
@@ -277,6 +281,8 @@ class ReviewTask(Base):
     kind: Mapped[str] = mapped_column(String(16))  # uncertainty | random | gold
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|leased|done|skipped|withdrawn|stopped
+    # The pre-screen's category ("" when nothing was flagged): flagged tasks stay out of the general queue.
+    sensitivity: Mapped[str] = mapped_column(String(16), default="", server_default="")
     lease_holder: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rendered_blob_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
@@ -310,6 +316,7 @@ class Annotation(Base):
     recording_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[str] = mapped_column(String(32), index=True)
     outcome: Mapped[str] = mapped_column(String(16))  # submitted | skipped | stopped
+    stop_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)  # outcome stopped: review/sensitive.STOP_REASONS
     sealed_content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # text, edits, spans
     tags: Mapped[str] = mapped_column(String(200), default="")  # comma-separated, from a fixed set
     word_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -317,6 +324,18 @@ class Annotation(Base):
     pii_misses: Mapped[int] = mapped_column(Integer, default=0)
     time_spent_ms: Mapped[int] = mapped_column(Integer, default=0)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReviewDraft(Base):
+    """The reviewer's unsaved edits of a leased task, sealed with the account's key; deleted when the
+    task is finished, withdrawn or purged, so a reload keeps the edits and nothing else keeps them."""
+
+    __tablename__ = "review_drafts"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("review_tasks.id", ondelete="CASCADE"), primary_key=True)
+    reviewer_id: Mapped[str] = mapped_column(String(32))
+    sealed_content: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GoldReference(Base):

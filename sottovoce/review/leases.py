@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, CompoundSelect, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, Forbidden, NotFound
@@ -23,6 +23,7 @@ from sottovoce.core.session_tokens import digest
 from sottovoce.db.enums import TaskStatus
 from sottovoce.db.models import Account, Annotation, AudioTicket, ReviewTask, StaffUser
 from sottovoce.db.types import utcnow
+from sottovoce.review import sensitive
 
 OPEN = (TaskStatus.QUEUED, TaskStatus.LEASED)
 
@@ -60,19 +61,23 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
     held = current_lease(db, reviewer_id)
     if held is not None:
         return held
+    reviewer = db.execute(select(StaffUser.review_suspended, StaffUser.review_opt_ins, StaffUser.review_cooldown_until).where(StaffUser.id == reviewer_id)).one_or_none()
+    if reviewer is not None and reviewer.review_suspended:
+        raise Forbidden("your review access is suspended pending a privacy officer's check")
     now = utcnow()
     lease_until = now + timedelta(minutes=services.settings.review_lease_minutes)
     requeue_expired(db, now)
     # Groups this reviewer already holds or handled (even skipped): the two reviews stay blind.
-    already_seen = select(ReviewTask.group_id).where(ReviewTask.lease_holder == reviewer_id).union(
-        select(Annotation.group_id).where(Annotation.reviewer_id == reviewer_id)
-    )
+    already_seen = _already_seen(reviewer_id)
+    # Pre-screened categories the reviewer accepts and the exposure cool-down (review/sensitive.py).
+    may_take = sensitive.queue_filters(reviewer.review_opt_ins if reviewer else "", reviewer.review_cooldown_until if reviewer else None, now)
+    # A suspension that lands between the check above and this claim still stops it (atomic).
     suspended = select(StaffUser.id).where(StaffUser.id == reviewer_id, StaffUser.review_suspended.is_(True))
     best = (
         select(ReviewTask.id)
         .join(Account, Account.id == ReviewTask.account_id)
         .where(ReviewTask.status == TaskStatus.QUEUED, Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(already_seen),
-               ~suspended.exists())
+               ~suspended.exists(), *may_take)
         .order_by(ReviewTask.priority.desc())  # walks ix_review_tasks_queue (status, priority) backwards
         .limit(1)
         .with_for_update(skip_locked=True, of=ReviewTask)  # PostgreSQL; SQLite leaves it out
@@ -85,8 +90,6 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
         .returning(ReviewTask)
         .execution_options(synchronize_session=False)
     ).first()
-    if claimed is None and db.scalar(suspended) is not None:
-        raise Forbidden("your review access is suspended pending a privacy officer's check")
     return claimed
 
 
@@ -137,12 +140,32 @@ def redeem_ticket(db: Session, task_id: str, token: str, session_hash: str) -> N
     ticket.used_at = utcnow()
 
 
-def queue_counts(db: Session, reviewer_id: str) -> dict[str, int]:
-    from sqlalchemy import func
-
-    now = utcnow()
-    available = db.scalar(
-        select(func.count()).select_from(ReviewTask).join(Account, Account.id == ReviewTask.account_id).where(_available(now), Account.consent_human_review.is_(True))
+def _already_seen(reviewer_id: str) -> CompoundSelect:
+    """Groups this reviewer already holds or handled (even skipped): the two reviews stay blind."""
+    return select(ReviewTask.group_id).where(ReviewTask.lease_holder == reviewer_id).union(
+        select(Annotation.group_id).where(Annotation.reviewer_id == reviewer_id)
     )
-    done = db.scalar(select(func.count()).select_from(Annotation).where(Annotation.reviewer_id == reviewer_id))
-    return {"available": available or 0, "done_by_you": done or 0}
+
+
+COUNT_CAP = 1000  # "1000+ waiting": a count never reads more of the queue than this
+
+
+def queue_counts(db: Session, reviewer_id: str, since: datetime | None = None, cap: int = COUNT_CAP) -> dict[str, int]:
+    """What this reviewer may take now (the same rules as ``lease_next``: consent, blind overlap
+    groups, opt-ins, cool-down; their own current task left out), at most ``cap`` (the page says
+    "cap+"), how many they handled in all, and how many since ``since`` (their sign-in)."""
+    now = utcnow()
+    reviewer = db.execute(select(StaffUser.review_opt_ins, StaffUser.review_cooldown_until).where(StaffUser.id == reviewer_id)).one_or_none()
+    may_take = sensitive.queue_filters(reviewer.review_opt_ins if reviewer else "", reviewer.review_cooldown_until if reviewer else None, now)
+    waiting = (
+        select(ReviewTask.id)
+        .join(Account, Account.id == ReviewTask.account_id)
+        .where(_available(now), Account.consent_human_review.is_(True), ReviewTask.group_id.not_in(_already_seen(reviewer_id)), *may_take)
+        .limit(cap)
+        .subquery()
+    )
+    available = db.scalar(select(func.count()).select_from(waiting)) or 0
+    handled = select(func.count()).select_from(Annotation).where(Annotation.reviewer_id == reviewer_id)
+    done = db.scalar(handled) or 0
+    done_since = (db.scalar(handled.where(Annotation.submitted_at >= since)) or 0) if since is not None else done
+    return {"available": available, "capped": int(available >= cap), "done_by_you": done, "done_this_session": done_since}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from sottovoce.core.services import Services
 from sottovoce.db.engine import rowcount
-from sottovoce.db.models import Adjudication, Annotation, AudioTicket, GoldReference, ReviewTask
+from sottovoce.db.models import Adjudication, Annotation, AudioTicket, GoldReference, ReviewDraft, ReviewTask
 
 
 def purge_review_data(services: Services, db: Session, recording_ids: list[str]) -> dict[str, int]:
@@ -25,6 +25,7 @@ def purge_review_data(services: Services, db: Session, recording_ids: list[str])
     }
     if task_ids:
         db.execute(delete(AudioTicket).where(AudioTicket.task_id.in_(task_ids)))
+        db.execute(delete(ReviewDraft).where(ReviewDraft.task_id.in_(task_ids)))
     counts["review_tasks"] = rowcount(db.execute(delete(ReviewTask).where(ReviewTask.recording_id.in_(recording_ids))))
     services.blobs.delete_many(rendered)
     counts["rendered_clips"] = len(rendered)

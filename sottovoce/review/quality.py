@@ -27,7 +27,7 @@ from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Account, Adjudication, Annotation, GoldReference, Recording, ReviewTask, StaffUser
 from sottovoce.review.listening import whole_clip_counts
-from sottovoce.review.sampler import create_tasks
+from sottovoce.review.sampler import create_tasks, prescreen
 from sottovoce.review.submissions import open_annotation
 
 GOLD = Purpose.GOLD_REFERENCE
@@ -201,7 +201,7 @@ def add_gold(services: Services, db: Session, recording_id: str, text: str) -> R
     if len(text) < MIN_GOLD_CHARS or not any(ch.isalpha() for ch in text):
         raise InvalidInput(f"the gold transcript must be the words spoken (at least {MIN_GOLD_CHARS} characters with letters)")
     db.add(GoldReference(recording_id=recording.id, sealed_text=services.keys.seal(db, recording.account_id, text.encode(), GOLD, recording.id)))
-    return create_tasks(db, recording.id, recording.account_id, "gold", priority=0.5)[0]
+    return create_tasks(db, recording.id, recording.account_id, "gold", priority=0.5, sensitivity=prescreen(services, db, recording.id))[0]
 
 
 def sensitive_stops(db: Session) -> int:

@@ -25,6 +25,8 @@ from sottovoce.core.services import Services
 from sottovoce.db.engine import rowcount
 from sottovoce.db.models import Account, Hypothesis, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
+from sottovoce.recordings.store import latest_hypothesis, open_hypothesis
+from sottovoce.review.prescreen import screen
 
 SAMPLER = Actor.system("sampler")
 
@@ -195,7 +197,10 @@ def sample(services: Services, db: Session, limit: int | None = None, rng: rando
             break
 
     for candidate, kind in chosen:
-        create_tasks(db, candidate.recording_id, candidate.account_id, kind, candidate.uncertainty, overlap=rng.random() < s.sampler_overlap_share)
+        create_tasks(
+            db, candidate.recording_id, candidate.account_id, kind, candidate.uncertainty,
+            overlap=rng.random() < s.sampler_overlap_share, sensitivity=prescreen(services, db, candidate.recording_id),
+        )
     report.sampled = len(chosen)
     report.random = sum(1 for _, kind in chosen if kind == "random")
     report.overlap = _overlaps(db, [c.recording_id for c, _ in chosen])
@@ -205,7 +210,19 @@ def sample(services: Services, db: Session, limit: int | None = None, rng: rando
     return report
 
 
-def create_tasks(db: Session, recording_id: str, account_id: str, kind: str, priority: float, overlap: bool = False) -> list[ReviewTask]:
+def prescreen(services: Services, db: Session, recording_id: str) -> str:
+    """The pre-screen's category for the recording's latest hypothesis ("" if none): read from the
+    sealed hypothesis in memory; only the category is kept (review/prescreen.py)."""
+    recording = db.get(Recording, recording_id)
+    hypothesis = latest_hypothesis(db, recording_id) if recording else None
+    if recording is None or hypothesis is None:
+        return ""
+    return screen(open_hypothesis(services, db, recording, hypothesis)["text"])
+
+
+def create_tasks(
+    db: Session, recording_id: str, account_id: str, kind: str, priority: float, overlap: bool = False, sensitivity: str = ""
+) -> list[ReviewTask]:
     # synchronize_session=False: the default walks every object in the session on each call (creating
     # 100,000 tasks in one session did not finish in 8 minutes); no loaded Recording needs the value.
     db.execute(
@@ -213,7 +230,7 @@ def create_tasks(db: Session, recording_id: str, account_id: str, kind: str, pri
     )
     group = new_id()
     tasks = [
-        ReviewTask(id=new_id(), recording_id=recording_id, account_id=account_id, group_id=group, kind=kind, priority=priority)
+        ReviewTask(id=new_id(), recording_id=recording_id, account_id=account_id, group_id=group, kind=kind, priority=priority, sensitivity=sensitivity)
         for _ in range(2 if overlap else 1)
     ]
     db.add_all(tasks)

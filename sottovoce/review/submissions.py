@@ -21,6 +21,7 @@ from sottovoce.core.purposes import Purpose
 from sottovoce.core.services import Services
 from sottovoce.db.models import Annotation, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
+from sottovoce.review import drafts, sensitive
 from sottovoce.review.projection import reviewer_view
 
 ANNOTATION = Purpose.ANNOTATION
@@ -70,6 +71,7 @@ def submit(services: Services, db: Session, task: ReviewTask, reviewer: Actor, s
     )
     db.add(annotation)
     _finish(services, task, "done")
+    drafts.discard(db, [task.id])
     details = {"edits": len(edits), "tags": annotation.tags, "pii_misses": submission.pii_misses, "duration_s": _duration(db, task)}
     services.audit.append(db, reviewer, "review.submitted", task.id, details)
     return annotation
@@ -79,22 +81,27 @@ def skip(services: Services, db: Session, task: ReviewTask, reviewer: Actor, tim
     """The reviewer passes; the task returns to the queue for someone else."""
     db.add(Annotation(task_id=task.id, group_id=task.group_id, recording_id=task.recording_id, reviewer_id=reviewer.id, outcome="skipped", time_spent_ms=time_spent_ms))
     task.status, task.lease_holder, task.lease_expires_at = "queued", None, None
+    drafts.discard(db, [task.id])
     services.audit.append(db, reviewer, "review.skipped", task.id, {"duration_s": _duration(db, task)})
 
 
-def stop_sensitive(services: Services, db: Session, task: ReviewTask, reviewer: Actor) -> int:
-    """"Sensitive content — stop listening": the clip leaves review at once, everywhere.
+def stop_sensitive(services: Services, db: Session, task: ReviewTask, reviewer: Actor, reason: str = sensitive.OTHER) -> int:
+    """"Sensitive content — stop listening", with a reason from ``sensitive.STOP_REASONS``: the
+    clip leaves review at once, everywhere.
 
-    Every open task of the recording is stopped and its rendered audio deleted; supervisors see
-    only that it happened. Returns how many tasks were stopped.
+    Every open task of the recording is stopped, its rendered audio and drafts deleted; supervisors
+    see only that it happened (counts by reason); privacy officers see that a "possibly someone in
+    danger" stop happened (review/sensitive.py). Returns how many tasks were stopped.
     """
-    db.add(Annotation(task_id=task.id, group_id=task.group_id, recording_id=task.recording_id, reviewer_id=reviewer.id, outcome="stopped"))
-    stopped = 0
+    reason = sensitive.check_reason(reason)
+    db.add(Annotation(task_id=task.id, group_id=task.group_id, recording_id=task.recording_id, reviewer_id=reviewer.id, outcome="stopped", stop_reason=reason))
+    stopped = []
     for other in db.scalars(select(ReviewTask).where(ReviewTask.recording_id == task.recording_id, ReviewTask.status.in_(("queued", "leased")))):
         _finish(services, other, "stopped")
-        stopped += 1
-    services.audit.append(db, reviewer, "review.stopped_sensitive", task.id, {"tasks_stopped": stopped})
-    return stopped
+        stopped.append(other.id)
+    drafts.discard(db, stopped)
+    services.audit.append(db, reviewer, "review.stopped_sensitive", task.id, {"tasks_stopped": len(stopped), "reason": reason})
+    return len(stopped)
 
 
 def _finish(services: Services, task: ReviewTask, status: str) -> None:

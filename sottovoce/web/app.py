@@ -36,7 +36,7 @@ from sottovoce.web.me import recordings as me_recordings
 from sottovoce.web.me import retention as me_retention
 from sottovoce.web.policies import public
 from sottovoce.web.security import SecurityHeaders
-from sottovoce.web.staff import admin, audit_log, auth, home, privacy, review, supervise
+from sottovoce.web.staff import admin, audit_log, auth, home, privacy, review, safety, supervise
 from sottovoce.web.templating import templates
 
 # One list per audience. A process may serve only some (setting AUDIENCES): the device API on a
@@ -44,7 +44,7 @@ from sottovoce.web.templating import templates
 ROUTERS = {
     "devices": [recordings.router],
     "holders": [me_api.router, me_auth.router, me_home.router, me_recordings.router, me_consent.router, me_retention.router, me_receipts.router],
-    "staff": [auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router, privacy.router],
+    "staff": [auth.router, home.router, admin.router, audit_log.router, review.router, supervise.router, privacy.router, safety.router],
 }
 STATIC = Path(__file__).parent / "static"
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from sottovoce.core.errors import Conflict, SottovoceError, TooManyRequests
@@ -19,6 +20,7 @@ from sottovoce.core.services import Services
 from sottovoce.core.session_tokens import digest
 from sottovoce.db.models import ReviewTask
 from sottovoce.forensics.tracing import mark_wav
+from sottovoce.review import drafts, sensitive
 from sottovoce.review import leases as task_leases
 from sottovoce.review.listening import WHOLE_CLIP, ListeningPlan, listening_plan, windowed_wav
 from sottovoce.review.projection import reviewer_view
@@ -83,12 +85,34 @@ def _next_url(services: Services, db: Session, principal: StaffPrincipal) -> str
     return f"/staff/review/tasks/{task.id}" if task else "/staff/review?empty=1"
 
 
+def _queue_context(services: Services, db: Session, principal: StaffPrincipal) -> dict:
+    return {
+        "principal": principal,
+        "counts": task_leases.queue_counts(db, principal.user.id, since=principal.session.created_at),
+        "exposure": sensitive.exposure(services, db, principal.user.id),
+        "opt_ins": sensitive.parse_opt_ins(principal.user.review_opt_ins),
+        "categories": sensitive.CATEGORY_LABELS,
+    }
+
+
 @router.get("", response_class=HTMLResponse)
-def queue(request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db)) -> HTMLResponse:
-    counts = task_leases.queue_counts(db, principal.user.id)
-    current = task_leases.current_lease(db, principal.user.id)
-    context = {"principal": principal, "counts": counts, "current": current, "empty": request.query_params.get("empty")}
+def queue(request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> HTMLResponse:
+    context = _queue_context(services, db, principal)
+    context |= {"current": task_leases.current_lease(db, principal.user.id), "empty": request.query_params.get("empty"), "saved": request.query_params.get("saved")}
     return templates.TemplateResponse(request, "staff/review_queue.html", context)
+
+
+@router.get("/break", response_class=HTMLResponse)
+def take_a_break(request: Request, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> HTMLResponse:
+    """Offered after the stop limit: the reviewer chooses when to go on (with the cool-down's clips)."""
+    return templates.TemplateResponse(request, "staff/review_break.html", _queue_context(services, db, principal))
+
+
+@router.post("/opt-ins")
+def opt_ins(categories: list[str] = Form(default_factory=list), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> RedirectResponse:
+    sensitive.set_opt_ins(services, db, principal.actor, [c[:20] for c in categories[:10]])
+    db.commit()
+    return RedirectResponse("/staff/review?saved=1", status_code=303)
 
 
 @router.post("/next")
@@ -109,14 +133,21 @@ def task_page(task_id: str, request: Request, principal: StaffPrincipal = Depend
     view = reviewer_view(services, db, task)
     plan = listening_plan(services, db, task, view)
     wav = _served_wav(services, db, task, plan, whole=False)
-    # The page shows transcript text: audited before it is sent, or not sent at all.
-    services.audit.record(db, principal.actor, "review.transcript_served", task.id)
+    draft = drafts.load(services, db, task, principal.user.id)
+    counts = task_leases.queue_counts(db, principal.user.id, since=principal.session.created_at)  # read before any write
+    # The page shows transcript text (and the reviewer's own saved draft): audited before it is sent, or not sent at all.
+    services.audit.record(db, principal.actor, "review.transcript_served", task.id, {"draft": True} if draft else None)
     ticket = task_leases.issue_ticket(services, db, task, _session_hash(principal))
     task_leases.renew(services, task)
     db.commit()
     # Mark the clip now, while the page travels, so the audio request only has to send it.
     PREPARED.put(ticket, mark_wav(services, wav, principal.user.id, task.id))
-    context = {"principal": principal, "view": view, "plan": plan, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}"}
+    # "n of N": this clip's place in the reviewer's session, and what is left that they may take.
+    progress = {"n": counts["done_this_session"] + 1, "total": counts["done_this_session"] + 1 + counts["available"], "left": counts["available"], "capped": counts["capped"]}
+    context = {
+        "principal": principal, "view": view, "plan": plan, "audio_url": f"/staff/review/tasks/{task.id}/audio?ticket={ticket}", "draft": draft,
+        "progress": progress, "warning": sensitive.CATEGORY_LABELS.get(task.sensitivity), "reasons": sensitive.STOP_REASONS,
+    }
     return templates.TemplateResponse(request, "staff/review_task.html", context)
 
 
@@ -190,9 +221,26 @@ def skip_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: S
     return JSONResponse({"next": NEXT})
 
 
-@router.post("/tasks/{task_id}/stop")
-def stop_task(task_id: str, principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
+@router.post("/tasks/{task_id}/draft")
+def save_draft(task_id: str, draft: drafts.Draft = Body(...), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
+    """The unsaved edits, so a reload keeps them (sealed; review/drafts.py). Renews the lease."""
     task = task_leases.leased_task(db, task_id, principal.user.id)
-    stop_sensitive(services, db, task, principal.actor)
+    drafts.save(services, db, task, principal.user.id, draft)
+    task_leases.renew(services, task)
     db.commit()
-    return JSONResponse({"next": NEXT})
+    return JSONResponse({"status": "saved"})
+
+
+class Stop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(sensitive.OTHER, max_length=20)
+
+
+@router.post("/tasks/{task_id}/stop")
+def stop_task(task_id: str, stop: Stop | None = Body(None), principal: StaffPrincipal = Depends(reviewer), db: Session = Depends(get_db), services: Services = Depends(get_services)) -> JSONResponse:
+    task = task_leases.leased_task(db, task_id, principal.user.id)
+    stop_sensitive(services, db, task, principal.actor, stop.reason if stop else sensitive.OTHER)
+    exposure = sensitive.after_stop(services, db, principal.actor)
+    db.commit()
+    # At the exposure limit the reviewer is offered a break before anything else.
+    return JSONResponse({"next": NEXT, "break": "/staff/review/break" if exposure.break_offered else None})

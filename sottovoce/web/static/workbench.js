@@ -20,12 +20,13 @@
   let speedIndex = 2;
 
   const words = () => Array.from(wordsBox.querySelectorAll("input.word"));
-  const post = (path, body) =>
+  const post = (path, body, keepalive) =>
     fetch(`/staff/review/tasks/${taskId}/${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: JSON.stringify(body || {}),
       credentials: "same-origin",
+      keepalive: !!keepalive,
     });
 
   // --- audio --------------------------------------------------------------------------------
@@ -79,6 +80,44 @@
   }
   const wholeButton = document.getElementById("whole");
   if (wholeButton) wholeButton.addEventListener("click", hearWholeClip);
+  // --- playhead and seeking -------------------------------------------------------------------
+  const wave = document.getElementById("wave");
+  const playhead = document.getElementById("playhead");
+  const duration = () => (isFinite(audio.duration) && audio.duration > 0 ? audio.duration : +task.dataset.duration || 1);
+  function showPosition() {
+    const t = audio.currentTime || 0;
+    playhead.style.left = Math.min(100, (100 * t) / duration()).toFixed(2) + "%";
+    wave.setAttribute("aria-valuenow", t.toFixed(1));
+    wave.setAttribute("aria-valuetext", t.toFixed(1) + " seconds");
+    document.getElementById("clock").textContent = t.toFixed(1);
+    task.dataset.position = t.toFixed(2);
+  }
+  function frame() { showPosition(); if (!audio.paused) requestAnimationFrame(frame); }
+  function seek(seconds, play) {
+    if (withdrawn || !audio.src) return;
+    audio.currentTime = Math.max(0, Math.min(duration(), seconds));
+    showPosition();
+    if (play && audio.paused) audio.play();
+  }
+  wave.addEventListener("click", (event) => {
+    const box = wave.getBoundingClientRect();
+    seek(((event.clientX - box.left) / box.width) * duration(), true);
+  });
+  wave.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.altKey || event.metaKey) return;
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowDown: -1, ArrowUp: 1 }[event.key];
+    if (step !== undefined) seek(audio.currentTime + step, false);
+    else if (event.key === "Home") seek(0, false);
+    else if (event.key === "End") seek(duration(), false);
+    else return;
+    event.preventDefault();
+    event.stopPropagation();
+  });
+  // A click on a word plays from its start (the word keeps focus for editing).
+  wordsBox.addEventListener("click", (event) => {
+    const input = event.target.closest("input.word");
+    if (input && input.dataset.start !== undefined && input.dataset.start !== "") seek(+input.dataset.start, true);
+  });
 
   function togglePlay() {
     if (withdrawn || !audio.src) return;
@@ -95,10 +134,11 @@
     document.getElementById("speed").textContent = speeds[speedIndex].toFixed(2) + "×";
     task.dataset.speed = String(speeds[speedIndex]);
   }
-  audio.addEventListener("play", () => { task.dataset.playing = "1"; });
+  audio.addEventListener("play", () => { task.dataset.playing = "1"; requestAnimationFrame(frame); });
+  audio.addEventListener("seeked", showPosition);
   audio.addEventListener("pause", () => { task.dataset.playing = "0"; });
   audio.addEventListener("timeupdate", () => {
-    document.getElementById("clock").textContent = audio.currentTime.toFixed(1);
+    showPosition();
     for (const input of words()) {
       const on = input.dataset.start !== undefined && audio.currentTime >= +input.dataset.start && audio.currentTime < +input.dataset.end;
       input.classList.toggle("playing", on && !audio.paused);
@@ -117,19 +157,100 @@
   }
   function markUnintelligible() {
     const input = document.activeElement;
-    if (input && input.classList.contains("word")) input.classList.toggle("unintelligible");
+    if (!input || !input.classList.contains("word")) return;
+    input.classList.toggle("unintelligible");
+    changed(input, false);
   }
   function markPiiMiss() {
     const input = document.activeElement;
     if (!input || !input.classList.contains("word")) return;
     input.classList.toggle("pii-miss");
+    countPiiMisses();
+    changed(input, false);
+  }
+  function countPiiMisses() {
     piiMisses = wordsBox.querySelectorAll("input.pii-miss").length;
     document.getElementById("pii-misses").textContent = piiMisses;
   }
   wordsBox.addEventListener("input", (event) => {
     const input = event.target;
     input.size = Math.max(3, input.value.length);
+    changed(input, true);
   });
+
+  // --- undo / redo and the saved draft -----------------------------------------------------------
+  // The whole editor state is small (words, marks, tags): each change keeps the state before it.
+  // Typing in one word within 1.5 s is one step. Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes.
+  const tagBoxes = () => [document.getElementById("tag-accidental"), document.getElementById("tag-not-english")];
+  function snapshot() {
+    const all = words();
+    const marked = (cls) => all.flatMap((w, i) => (w.classList.contains(cls) ? [i] : []));
+    const tags = [];
+    if (tagBoxes()[0].checked) tags.push("accidental_activation");
+    if (tagBoxes()[1].checked) tags.push("not_english");
+    return { words: all.map((w) => w.value), unintelligible: marked("unintelligible"), pii_miss: marked("pii-miss"), tags };
+  }
+  function restore(state) {
+    const all = words();
+    let first = null;
+    all.forEach((w, i) => {
+      const u = state.unintelligible.includes(i), p = state.pii_miss.includes(i);
+      if (w.value !== state.words[i] || w.classList.contains("unintelligible") !== u || w.classList.contains("pii-miss") !== p) first = first || w;
+      w.value = state.words[i];
+      w.size = Math.max(3, w.value.length);
+      w.classList.toggle("unintelligible", u);
+      w.classList.toggle("pii-miss", p);
+    });
+    tagBoxes()[0].checked = state.tags.includes("accidental_activation");
+    tagBoxes()[1].checked = state.tags.includes("not_english");
+    countPiiMisses();
+    if (first) first.focus();
+  }
+  let current = snapshot();
+  const past = [], future = [];
+  let burst = { el: null, at: 0 };
+  function changed(el, typing) {
+    const now = Date.now();
+    if (!(typing && burst.el === el && now - burst.at < 1500)) {
+      past.push(current);
+      if (past.length > 500) past.shift();
+    }
+    burst = { el: typing ? el : null, at: now };
+    future.length = 0;
+    current = snapshot();
+    task.dataset.undo = String(past.length);
+    saveDraftSoon();
+  }
+  function undo(redo) {
+    const from = redo ? future : past, to = redo ? past : future;
+    if (withdrawn || !from.length) return;
+    to.push(snapshot());
+    current = from.pop();
+    restore(current);
+    burst = { el: null, at: 0 };
+    task.dataset.undo = String(past.length);
+    saveDraftSoon();
+  }
+  for (const box of tagBoxes()) box.addEventListener("change", () => changed(box, false));
+  // Leaving (or reloading) with a save still waiting: send it now.
+  window.addEventListener("pagehide", () => {
+    if (task.dataset.draftSaved !== "0" || withdrawn || finishing) return;
+    clearTimeout(draftTimer);
+    post("draft", snapshot(), true);
+  });
+
+  // The draft is kept sealed on the server (review/drafts.py), never in the browser's storage.
+  let draftTimer = null;
+  function saveDraftSoon() {
+    clearTimeout(draftTimer);
+    task.dataset.draftSaved = "0";
+    draftTimer = setTimeout(saveDraft, 600);
+  }
+  async function saveDraft() {
+    if (withdrawn || finishing) return;
+    const response = await post("draft", snapshot()).catch(() => null);
+    if (response && response.ok) task.dataset.draftSaved = "1";
+  }
 
   function collect() {
     const out = [], unintelligible = [];
@@ -146,18 +267,23 @@
   }
 
   // --- actions ------------------------------------------------------------------------------
+  let finishing = false;
   async function finish(path, body) {
-    if (withdrawn) return;
+    if (withdrawn || finishing) return;
+    finishing = true;
+    clearTimeout(draftTimer);
     audio.pause();
     message.textContent = "Saving…";
     const response = await post(path, body);
     if (response.status === 409) { showWithdrawn(); return; }
     if (!response.ok) {
+      finishing = false;
       const error = await response.json().catch(() => ({ error: { message: "something went wrong" } }));
       message.textContent = error.error.message;
       return;
     }
-    const { next } = await response.json();
+    const { next, break: offerBreak } = await response.json();
+    if (offerBreak) { window.location.assign(offerBreak); return; }
     // Leasing the next clip changes state: a real form POST (CSRF token included), not a GET.
     const form = document.createElement("form");
     form.method = "post";
@@ -172,11 +298,28 @@
   }
   const submit = () => finish("submit", collect());
   const skip = () => finish("skip");
-  const stop = () => {
+  // Stop listening at once; then one reason from a closed list (keys 1-4), never free text.
+  const reasons = document.getElementById("stop-reasons");
+  const reasonButtons = () => Array.from(reasons.querySelectorAll("button.reason"));
+  function stop() {
+    if (withdrawn) return;
     audio.pause();
+    reasons.hidden = false;
+    task.dataset.stopping = "1";
+    reasonButtons()[0].focus();
+  }
+  function cancelStop() {
+    reasons.hidden = true;
+    task.dataset.stopping = "0";
+    document.getElementById("stop").focus();
+  }
+  function stopWith(reason) {
+    audio.pause();
+    if (audio.src) URL.revokeObjectURL(audio.src);
     audio.removeAttribute("src");
-    finish("stop");
-  };
+    finish("stop", { reason });
+  }
+  for (const button of reasonButtons()) button.addEventListener("click", () => stopWith(button.dataset.reason));
 
   function showWithdrawn() {
     withdrawn = true;
@@ -206,7 +349,17 @@
     // Alt+letter by physical key (event.code): on macOS Option+U types a dead key, Option+P "π".
     const key = event.code.startsWith("Key") ? event.code.slice(3).toLowerCase() : "";
     let handled = true;
-    if (event.ctrlKey && event.key === " ") togglePlay();
+    if (!reasons.hidden) {
+      const pick = reasonButtons()[Number(event.key) - 1];
+      if (pick && !event.ctrlKey && !event.altKey) stopWith(pick.dataset.reason);
+      else if (event.key === "Escape") cancelStop();
+      else handled = false;
+      if (handled) event.preventDefault();
+      return;
+    }
+    if (event.ctrlKey && key === "z") undo(event.shiftKey);
+    else if (event.ctrlKey && key === "y") undo(true);
+    else if (event.ctrlKey && event.key === " ") togglePlay();
     else if (event.ctrlKey && event.key === "ArrowLeft") replayTwoSeconds();
     else if (event.ctrlKey && event.key === "ArrowUp") changeSpeed(+1);
     else if (event.ctrlKey && event.key === "ArrowDown") changeSpeed(-1);
@@ -233,6 +386,7 @@
   document.getElementById("skip").addEventListener("click", skip);
   document.getElementById("stop").addEventListener("click", stop);
 
+  countPiiMisses();  // a restored draft may carry marks
   loadAudio();
   setInterval(watch, 3000);
   const firstDoubtful = words().find((w) => w.dataset.low === "1") || words()[0];

@@ -1,13 +1,13 @@
 """staff shifts: each reviewer's shift hours in their own time zone (the off-shift abuse rule)
 
 Revision ID: 0014_staff_shifts
-Revises: 0011_keep_voice
+Revises: 0013_sensitive_review
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0014_staff_shifts'
-down_revision = '0011_keep_voice'  # the lead re-chains this
+down_revision = '0013_sensitive_review'
 branch_labels = None
 depends_on = None
 
