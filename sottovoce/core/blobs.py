@@ -44,8 +44,9 @@ def _check(blob_id: str) -> str:
 class BlobStoreUnavailable(SottovoceError):
     """The object store did not answer: the request fails (503) and nothing is acknowledged."""
 
-    status = 503
+    status = 503  # web/errors.py STATUS maps it so
     code = "blob_store_unavailable"
+    retry_after_s = 2
 
 
 class BlobInfo(NamedTuple):
