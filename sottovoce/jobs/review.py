@@ -19,7 +19,7 @@ def sample_and_queue_renders(services: Services, limit: int | None = None) -> di
     with services.sessions() as db:
         report = sample(services, db, limit=limit)
         if report.task_ids:  # one multi-row INSERT, not an ORM object per job
-            db.execute(insert(Job.__table__), [{"id": new_id(), "kind": RENDER, "subject_id": t, "status": JobStatus.QUEUED,
+            db.execute(insert(Job), [{"id": new_id(), "kind": RENDER, "subject_id": t, "status": JobStatus.QUEUED,
                                                 "created_at": utcnow()} for t in report.task_ids])
             if db.get_bind().dialect.name == "postgresql":  # a Core insert skips the ORM hook that wakes workers
                 db.execute(text(f"NOTIFY {CHANNEL}"))

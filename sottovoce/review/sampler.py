@@ -273,5 +273,5 @@ def create_many(db: Session, picks: list[tuple[str, str, str, float, bool]], now
         db.execute(update(Recording).where(Recording.id.in_(ids[start : start + CHUNK])).values(sampled_at=now)
                    .execution_options(synchronize_session=False))
     for start in range(0, len(rows), CHUNK):
-        db.execute(insert(ReviewTask.__table__), rows[start : start + CHUNK])
+        db.execute(insert(ReviewTask), rows[start : start + CHUNK])
     return [r["id"] for r in rows]
