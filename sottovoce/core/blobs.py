@@ -18,6 +18,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from urllib.parse import urlparse
@@ -43,8 +44,9 @@ def _check(blob_id: str) -> str:
 class BlobStoreUnavailable(SottovoceError):
     """The object store did not answer: the request fails (503) and nothing is acknowledged."""
 
-    status = 503
+    status = 503  # web/errors.py STATUS maps it so
     code = "blob_store_unavailable"
+    retry_after_s = 2
 
 
 class BlobInfo(NamedTuple):
@@ -139,15 +141,17 @@ class S3BlobStore:
     """
 
     DELETE_BATCH = 1000  # the S3 limit for one DeleteObjects request
+    DELETE_MIN_REQUEST = 50  # fewer keys per request than this are not worth a thread
 
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None, region: str | None = None,
                  access_key_id: str | None = None, secret_access_key: str | None = None,
                  path_style: bool = True, connect_timeout_s: float = 3.0, read_timeout_s: float = 30.0,
-                 max_attempts: int = 3, max_connections: int = 32):
+                 max_attempts: int = 3, max_connections: int = 32, delete_parallel: int = 8):
         import boto3  # only a fleet configured for S3 imports boto3 (~0.3 s)
         from botocore.config import Config
 
         self.bucket = bucket
+        self.delete_parallel = max(1, min(delete_parallel, max_connections))
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         config = Config(
             s3={"addressing_style": "path" if path_style else "auto"},
@@ -199,12 +203,24 @@ class S3BlobStore:
         self._call(self.client.delete_object, Key=self._key(blob_id))  # deleting a missing key succeeds
 
     def delete_many(self, blob_ids: Iterable[str]) -> None:
+        """DeleteObjects in requests of at most 1,000 keys, up to ``delete_parallel`` at once (a
+        server works through one request's keys one by one; several requests overlap)."""
         keys = [self._key(b) for b in blob_ids]
-        for start in range(0, len(keys), self.DELETE_BATCH):
-            batch = keys[start : start + self.DELETE_BATCH]
-            result = self._call(self.client.delete_objects, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-            if result.get("Errors"):  # a key we could not delete must not be reported as deleted
-                raise BlobStoreUnavailable(f"the object store refused to delete {len(result['Errors'])} blobs")
+        if not keys:
+            return
+        per_request = min(self.DELETE_BATCH, max(self.DELETE_MIN_REQUEST, -(-len(keys) // self.delete_parallel)))
+        batches = [keys[start : start + per_request] for start in range(0, len(keys), per_request)]
+        if len(batches) == 1:
+            self._delete_batch(batches[0])
+            return
+        with ThreadPoolExecutor(min(self.delete_parallel, len(batches)), thread_name_prefix="sottovoce-s3-delete") as pool:
+            for _ in pool.map(self._delete_batch, batches):  # re-raises the first failure
+                pass
+
+    def _delete_batch(self, keys: list[str]) -> None:
+        result = self._call(self.client.delete_objects, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        if result.get("Errors"):  # a key we could not delete must not be reported as deleted
+            raise BlobStoreUnavailable(f"the object store refused to delete {len(result['Errors'])} blobs")
 
     def ids(self) -> Iterator[str]:
         for info in self.listing():

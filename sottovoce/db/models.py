@@ -111,7 +111,13 @@ class Recording(Base):
         # The sampler's per-account cap and daily budget count recent samples only.
         Index("ix_recordings_sampled_at", "sampled_at", postgresql_where=text("sampled_at IS NOT NULL"),
               sqlite_where=text("sampled_at IS NOT NULL")),
+        # The sampler's accidental-activation flag: empty hypotheses EXCEPT these (review/sampler.py).
+        Index("ix_recordings_accidental", "id", postgresql_where=text("likely_accidental IS true"),
+              sqlite_where=text("likely_accidental IS true")),
     )
+
+
+UNSCORED_SQL = "word_count > 0 AND (min_confidence IS NULL OR mean_confidence IS NULL)"
 
 
 class Hypothesis(Base):
@@ -140,6 +146,8 @@ class Hypothesis(Base):
         Index("ix_hypotheses_confidence", "min_confidence", "mean_confidence", "id",
               postgresql_where=text("word_count > 0"), sqlite_where=text("word_count > 0")),
         Index("ix_hypotheses_empty", "recording_id", postgresql_where=text("word_count = 0"), sqlite_where=text("word_count = 0")),
+        # Spoken but unscored (no confidences sent): normally empty, read first by the sampler.
+        Index("ix_hypotheses_unscored", "recording_id", postgresql_where=text(UNSCORED_SQL), sqlite_where=text(UNSCORED_SQL)),
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sottovoce.core.blobs import BlobStoreUnavailable
 from sottovoce.core.errors import (
     AuditUnavailable,
     Conflict,
@@ -45,7 +46,7 @@ TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "No
 STATUS: list[tuple[type[SottovoceError], int]] = [
     (InvalidInput, 422), (TooLarge, 413), (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404),
     (Conflict, 409), (TooManyRequests, 429), (RequestTimeout, 408), (IntegrityFailure, 500),
-    (AuditUnavailable, 503), (DatabaseBusy, 503), (SottovoceError, 400),
+    (AuditUnavailable, 503), (DatabaseBusy, 503), (BlobStoreUnavailable, 503), (SottovoceError, 400),
 ]
 
 
@@ -85,7 +86,7 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s on %s %s", exc.code, request.method, request.url.path)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 and request.url.path.startswith("/api/") else None
-        if isinstance(exc, DatabaseBusy) or (isinstance(exc, TooManyRequests) and exc.retry_after_s):
+        if isinstance(exc, (DatabaseBusy, BlobStoreUnavailable)) or (isinstance(exc, TooManyRequests) and exc.retry_after_s):
             headers = {"Retry-After": str(exc.retry_after_s)}
         return error_response(request, status, exc.code, exc.message, headers)
 
