@@ -36,6 +36,8 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+import soundfile as sf
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -118,14 +120,33 @@ class Decoder:
         return out
 
     def texts(self, clips: list[Clip], adaptation: Adaptation) -> list[str]:
-        """What a reviewer would see: the adaptation's pick and post-processing."""
-        return [adaptation.text(c) for c in self.candidates(clips, adaptation)]
+        """What a reviewer would see: the adaptation's pick and post-processing, with the base
+        decode where the adaptation's runs away (as ``registry.recognize`` does)."""
+        decoded = self.candidates(clips, adaptation)
+        if not (adaptation.steers_decoding and adaptation.runaway_fallback):
+            return [adaptation.text(c) for c in decoded]
+        base = self.candidates(clips, BASELINE)
+        return [adaptation.text(c, seconds(clip), b[0][0]) for clip, c, b in zip(clips, decoded, base)]
+
+    def fell_back(self, clips: list[Clip], adaptation: Adaptation) -> int:
+        """How many of the clips the adaptation's runaway fallback gives the base decode."""
+        return sum(adaptation.falls_back(c[adaptation.pick(c)][0], seconds(clip)) for clip, c in zip(clips, self.candidates(clips, adaptation)))
 
     def _save(self, key: str, table: dict[str, list]) -> None:
         path = self._file(key)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(table))
         tmp.replace(path)
+
+
+_SECONDS: dict[str, float] = {}
+
+
+def seconds(clip: Clip) -> float:
+    """The clip's length (what the product's fallback compares a transcript's length with)."""
+    if clip.path not in _SECONDS:
+        _SECONDS[clip.path] = float(sf.info(clip.path).duration)
+    return _SECONDS[clip.path]
 
 
 def guard_text() -> list[str]:
@@ -252,6 +273,21 @@ def gate_comparison(decoder: Decoder, groups: dict[str, list[Clip]], final: Adap
     return out
 
 
+def fallback_comparison(decoder: Decoder, groups: dict[str, list[Clip]], final: Adaptation) -> dict:
+    """The final version with and without the runaway fallback (same decodes): WER, clips
+    better/worse than the baseline and clips that fell back, per set."""
+    if not final.steers_decoding:
+        return {}
+    out = {}
+    for name, variant in (("off", replace(final, params={}, runaway_fallback=False)), ("on", replace(final, params={}, runaway_fallback=True))):
+        scores = score(decoder, groups, variant)
+        out[name] = {k: scores[k] for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard")} | {
+            "changed": changed_clips(decoder, groups, variant),
+            "fell_back": {k: decoder.fell_back(groups[k], variant) for k in ("eval", "general", "product_guard")} if name == "on" else {},
+        }
+    return out
+
+
 def adaptation_defaults() -> dict:
     from sottovoce.learning.adaptation import DEFAULTS
 
@@ -308,6 +344,7 @@ def run(quick: bool, steps: tuple[int, ...] | None = None, ablation: bool = True
         "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
         "final_ablation": ablation,
         "final_gates": gate_comparison(decoder, groups, last),
+        "final_fallback": fallback_comparison(decoder, groups, last),
         "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last) if ablation else None,
         "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
         "runtime_s": {
@@ -342,6 +379,10 @@ def print_table(result: dict) -> None:
     for gate, row in result.get("final_gates", {}).items():
         print(f"final version, rescoring gate {gate}: " + ", ".join(f"{k} {100 * row[k]:.1f}%" for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard"))
               + "; better/worse: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items()))
+    for name, row in result.get("final_fallback", {}).items():
+        print(f"final version, runaway fallback {name}: " + ", ".join(f"{k} {100 * row[k]:.1f}%" for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard"))
+              + "; better/worse: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items())
+              + (f"; fell back: {row['fell_back']}" if row["fell_back"] else ""))
     print(f"runtime: {result['runtime_s']} (decodes: {result['decodes']})")
 
 

@@ -39,6 +39,7 @@ import hashlib
 import json
 import math
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -96,6 +97,10 @@ class Adaptation:
     lm_weight: float = 0.0
     lm: TrigramModel | None = None
     rescore_max_confidence: float | None = None
+    # When the prompted or rescored decode runs away (see :func:`runs_away`), the version's text
+    # comes from the base decode (no prompt, greedy) instead: a hallucinated paragraph is never
+    # what was said, and the base decode of that clip is what the base version would have shown.
+    runaway_fallback: bool = True
 
     def to_json(self) -> dict:
         return {
@@ -108,6 +113,7 @@ class Adaptation:
             "lm_weight": self.lm_weight,
             "lm": self.lm.to_json() if self.lm is not None else None,
             "rescore_max_confidence": self.rescore_max_confidence,
+            "runaway_fallback": self.runaway_fallback,
         }
 
     @classmethod
@@ -122,6 +128,9 @@ class Adaptation:
             lm_weight=float(d.get("lm_weight") or 0.0),
             lm=TrigramModel.from_json(d["lm"]) if d.get("lm") else None,
             rescore_max_confidence=d.get("rescore_max_confidence"),
+            # Versions stored before the fallback existed get it too: it only ever replaces a
+            # runaway transcript by the base decode.
+            runaway_fallback=bool(d.get("runaway_fallback", True)),
         )
 
     def postprocess(self, words: Sequence) -> str:
@@ -154,9 +163,24 @@ class Adaptation:
             spoken = [i for i in spoken if i == 0 or _changes_only_unsure(candidates[0][0], candidates[i][0], self.rescore_max_confidence)] or [0]
         return max(spoken, key=lambda i: candidates[i][1] + self.lm_weight * lm.logprob(texts[i]))
 
-    def text(self, candidates: Sequence[tuple[Sequence, float]]) -> str:
-        """:meth:`postprocess` of the alternative :meth:`pick` keeps."""
-        return self.postprocess(candidates[self.pick(candidates)][0]) if candidates else ""
+    def text(self, candidates: Sequence[tuple[Sequence, float]], seconds: float | None = None, base: Sequence | None = None) -> str:
+        """:meth:`postprocess` of the alternative :meth:`pick` keeps; or, when it runs away on
+        audio of ``seconds`` (:meth:`falls_back`) and the ``base`` decode's words are given, of
+        those (what :func:`registry.recognize` does, decoding the base only then)."""
+        if not candidates:
+            return ""
+        words = candidates[self.pick(candidates)][0]
+        if base is not None and self.falls_back(words, seconds):
+            words = base
+        return self.postprocess(words)
+
+    def falls_back(self, words: Sequence, seconds: float | None) -> bool:
+        """Whether this version's decode ``words`` (before post-processing) of ``seconds`` of
+        audio is replaced by the base decode: the version steers decoding, has the fallback on,
+        and what is left after tail trimming :func:`runs_away`."""
+        if not (self.runaway_fallback and self.steers_decoding) or seconds is None:
+            return False
+        return runs_away(" ".join(w.word for w in self.trim_tail(words)), seconds)
 
     def trim_tail(self, words: Sequence) -> list:
         """The words that survive the tail trimming, as the same objects (times kept)."""
@@ -192,6 +216,34 @@ class Adaptation:
         for src, dst in self.rewrites:
             text = _rule_pattern(src).sub(_replacement(dst), text)
         return " ".join(text.split())
+
+
+# A transcript is a runaway when it says more than anyone can in the audio's time: over
+# RUNAWAY_WORDS_PER_S words (or RUNAWAY_CHARS_PER_S letters) per second of audio, silence
+# included, beyond a few words of slack; or when it compresses like a loop does (Whisper's own
+# ``compression_ratio_threshold``). Fast conversational speech is 3-4 words (15-20 letters) per
+# second; the runaways seen on the quick benchmark were over 20 words per second.
+RUNAWAY_WORDS_PER_S = 5.0
+RUNAWAY_CHARS_PER_S = 25.0
+RUNAWAY_SLACK_WORDS = 4
+MAX_COMPRESSION_RATIO = 2.4
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of the text over bytes of its zlib compression, as Whisper computes it."""
+    data = text.encode()
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def runs_away(text: str, seconds: float) -> bool:
+    """Whether a transcript of ``seconds`` of audio is too long (or too repetitive) to be speech."""
+    words = text.split()
+    letters = sum(len(w) for w in words)
+    return (
+        len(words) > RUNAWAY_WORDS_PER_S * seconds + RUNAWAY_SLACK_WORDS
+        or letters > RUNAWAY_CHARS_PER_S * seconds + 6 * RUNAWAY_SLACK_WORDS
+        or compression_ratio(text) > MAX_COMPRESSION_RATIO
+    )
 
 
 def _changes_only_unsure(first: Sequence, other: Sequence, threshold: float) -> bool:
@@ -613,6 +665,7 @@ def describe(adaptation: Adaptation) -> dict:
         "alternatives": adaptation.alternatives,
         "lm_weight": adaptation.lm_weight,
         "rescore_max_confidence": adaptation.rescore_max_confidence,
+        "runaway_fallback": adaptation.runaway_fallback,
         "lm_trigrams": len(adaptation.lm) if adaptation.lm is not None else 0,
         "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
         "rewrites": len(adaptation.rewrites),
@@ -624,4 +677,4 @@ def describe(adaptation: Adaptation) -> dict:
     return shape
 
 
-__all__ = ["Adaptation", "learn", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe", "whisper_style", "DEFAULTS"]
+__all__ = ["Adaptation", "learn", "runs_away", "compression_ratio", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe", "whisper_style", "DEFAULTS"]

@@ -290,3 +290,57 @@ def test_a_loop_inside_one_word_is_cut():
     assert [w.word for w in prompted.trim_tail(runaway)] == ["7-0-0-1-0"]
     assert prompted.trim_tail([Word("10000000000", 0, 1, 0.9)])[0].word == "10000000000"  # a number stays
     assert [w.word for w in prompted.trim_tail([W("hello"), W("ab" * 20)])] == ["hello", "ab"]
+
+
+# --- the runaway fallback -------------------------------------------------------------------
+
+
+def test_runs_away_flags_more_words_than_the_audio_can_hold_and_loops_not_speech():
+    from sottovoce.learning.adaptation import compression_ratio, runs_away
+
+    sentence = "Set an alarm for seven in the morning and turn on the kitchen lights."
+    assert not runs_away(sentence, 4.0)  # 14 words in 4 s: fast but speech
+    assert not runs_away("Five, two, nine, one, four.", 2.5)
+    assert not runs_away("", 0.5)
+    paragraph = (  # a hallucinated paragraph, 36 words, on a 3-second clip
+        "Thank you for watching. Please subscribe to my channel and leave a comment below. We will see "
+        "you next time, when we talk about gardening, cooking dinner, travel plans, weather forecasts "
+        "and whatever else comes up."
+    )
+    assert compression_ratio(paragraph) < 2.4  # not a loop: its length gives it away
+    assert runs_away(paragraph, 3.0)
+    assert not runs_away(paragraph, 12.0)
+    assert runs_away("908172635456473829101029384756", 0.2)  # one long "word": too many letters for the time
+    assert not runs_away("908172635456473829101029384756", 1.0)
+    loop = "I'm going to check it with " * 12
+    assert compression_ratio(loop) > 2.4
+    assert runs_away(loop, 60.0)  # a minute would hold the words, not the repetition
+    assert compression_ratio(sentence) < 1.5
+
+
+def _words(text, confidence=0.9):
+    from sottovoce.asr.hypothesis import Word
+
+    return [Word(w, 0.0, 0.0, confidence) for w in text.split()]
+
+
+def test_a_runaway_decode_falls_back_to_the_base_decode_with_the_rewrites_applied():
+    runaway = _words("Turn on the we mo. Thank you for watching, please subscribe to my channel and leave a comment below.")
+    base = _words("Turn on the we mo plug.")
+    version = Adaptation("Turn on the wemo plug.", None, [("we mo", "wemo")])
+    assert version.falls_back(runaway, 2.0)
+    assert version.text([(runaway, 0.0)], 2.0, base) == "Turn on the wemo plug."
+    assert version.text([(runaway, 0.0)], 20.0, base).startswith("Turn on the wemo. Thank you")  # 20 s could hold it
+    assert "comment below." in version.text([(runaway, 0.0)])  # no length or base given: nothing to compare
+    off = Adaptation("Turn on the wemo plug.", None, [], runaway_fallback=False)
+    assert not off.falls_back(runaway, 2.0)
+    plain = Adaptation(None, None, [("we mo", "wemo")])  # decodes like the base: nothing to fall back to
+    assert not plain.falls_back(runaway, 2.0)
+
+
+def test_the_fallback_is_on_for_versions_stored_before_it_existed_and_survives_json():
+    stored = Adaptation("Lock the door.", None, []).to_json()
+    assert stored["runaway_fallback"] is True
+    del stored["runaway_fallback"]
+    assert Adaptation.from_json(stored).runaway_fallback is True
+    assert Adaptation.from_json({**stored, "runaway_fallback": False}).runaway_fallback is False
