@@ -41,7 +41,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "tail_choices": (None, 0.3, 0.5, 0.7, 0.9),  # thresholds tried when a validate callback is given
     "alternatives": 1,  # hypotheses asked of the recognizer's beam search (1 = its greedy best only)
     "alternatives_choices": (1, 5),  # tried when a validate callback is given
+    # More alternatives are tried only with this many prompt sizes, the best with the fewest
+    # alternatives (greedy): 7 decoding keys instead of 10 with the default grids.
+    "beam_prompt_choices": 2,
     "lm_weight": 0.0,  # weight of the corrections' trigram log-probability when picking an alternative
     "lm_weight_choices": (0.0, 0.1, 0.2, 0.3, 0.5),  # tried for alternatives > 1
     # The language model may replace only words the recognizer was unsure of: an alternative is
@@ -578,8 +581,10 @@ def learn(
     ``lm_weight_choices`` (for alternatives > 1) x ``tail_choices``, each rule is kept only if removing it would not lower
     the held-out WER, and the rules ship only if together they lower it. The chosen settings are
     in ``params["selected"]`` (rules validation dropped go to ``exclude_rules``), so a caller can
-    refit on all its data with ``learn(all_pairs, **params["selected"])``. It is called about 150
-    times with the default grids but with only ``len(prompt_choices) * len(alternatives_choices)``
+    refit on all its data with ``learn(all_pairs, **params["selected"])``. More alternatives are
+    tried only with the ``beam_prompt_choices`` best prompt sizes (coarse to fine, :func:`_grid`).
+    It is called about 100 times with the default grids but with only
+    ``len(prompt_choices) + beam_prompt_choices * (len(alternatives_choices) - 1)`` (7)
     distinct :attr:`Adaptation.decoding_key` values: cache decodes by that key and re-apply only
     :meth:`Adaptation.text` (or :meth:`Adaptation.postprocess` for one alternative).
 
@@ -596,15 +601,14 @@ def learn(
         return _build(pairs, settings, general_text)
 
     scores: dict[tuple[int, int, float, float | None, float | None], float] = {}
-    for n in settings["prompt_choices"]:
-        for k in settings["alternatives_choices"]:
-            candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
-            for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
-                for gate in settings["rescore_confidence_choices"] if k > 1 and weight else (None,):
-                    for tail in settings["tail_choices"]:
-                        # Same decoding key for every weight, gate and threshold: the callback re-decodes nothing.
-                        candidate.lm_weight, candidate.rescore_max_confidence, candidate.min_tail_confidence = weight, gate, tail
-                        scores[(n, k, weight, gate, tail)] = validate(candidate)
+    for n, k in _grid(settings, scores):  # one decoding key per (n, k)
+        candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
+        for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
+            for gate in settings["rescore_confidence_choices"] if k > 1 and weight else (None,):
+                for tail in settings["tail_choices"]:
+                    # Same decoding key for every weight, gate and threshold: the callback re-decodes nothing.
+                    candidate.lm_weight, candidate.rescore_max_confidence, candidate.min_tail_confidence = weight, gate, tail
+                    scores[(n, k, weight, gate, tail)] = validate(candidate)
     # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech), fewer
     # alternatives, the lighter language model, the stricter gate (it changes fewer clips) and
     # then the gentler trimming.
@@ -630,6 +634,25 @@ def learn(
     validation["final_wer"] = round(validate(adaptation), 5)
     adaptation.params["validation"] = validation
     return adaptation
+
+
+def _grid(settings: dict, scores: dict) -> Iterator[tuple[int, int]]:
+    """The (prompt size, alternatives) pairs to try, coarse to fine: every prompt size with the
+    fewest alternatives first, then more alternatives only with the ``beam_prompt_choices`` prompt
+    sizes that scored best so far (beam-search decodes cost several greedy ones each). Reads
+    ``scores`` as the caller fills it."""
+    ks = sorted(settings["alternatives_choices"])
+    for n in settings["prompt_choices"]:
+        yield n, ks[0]
+    best: dict[int, float] = {}
+    for key, value in scores.items():
+        best[key[0]] = min(value, best.get(key[0], math.inf))
+    # Ties to the smaller prompt, as the final choice does.
+    kept = sorted(best, key=lambda n: (best[n], n))[: settings["beam_prompt_choices"]]
+    for k in ks[1:]:
+        for n in settings["prompt_choices"]:
+            if n in kept:
+                yield n, k
 
 
 def _validate_rules(adaptation: Adaptation, validate: Callable[[Adaptation], float]) -> tuple[list, dict]:

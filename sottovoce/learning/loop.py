@@ -61,7 +61,8 @@ def adapt(services: Services, db: Session, snap: DatasetSnapshot, progress: Prog
     holdout = [e for e in examples if e.account_id in held_out]
     cache: dict[tuple[str, str], list] = {}
     samples: dict[str, np.ndarray] = {}  # each held-out clip decrypted once, in memory only
-    keys = len(adaptation.DEFAULTS["prompt_choices"]) * len(adaptation.DEFAULTS["alternatives_choices"])
+    d = adaptation.DEFAULTS
+    keys = len(d["prompt_choices"]) + min(d["beam_prompt_choices"], len(d["prompt_choices"])) * (len(d["alternatives_choices"]) - 1)
     calls = [0]
 
     def candidates(candidate: adaptation.Adaptation, example: dataset.Example) -> list:

@@ -344,3 +344,22 @@ def test_the_fallback_is_on_for_versions_stored_before_it_existed_and_survives_j
     del stored["runaway_fallback"]
     assert Adaptation.from_json(stored).runaway_fallback is True
     assert Adaptation.from_json({**stored, "runaway_fallback": False}).runaway_fallback is False
+
+
+def test_more_alternatives_are_tried_only_with_the_best_greedy_prompt_sizes():
+    tried = set()
+
+    def validate(candidate):
+        n = candidate.params.get("selected", {}).get("prompt_sentences", 1)  # the final check has no params
+        tried.add((n, candidate.alternatives))
+        # Prompt size 1 is best greedy, then 2; size 0 is worst.
+        return {0: 0.5, 1: 0.1, 2: 0.2}[n] - (0.01 if candidate.alternatives > 1 else 0.0)
+
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), alternatives_choices=(1, 5), tail_choices=(None,), lm_weight_choices=(0.0,))
+    assert tried == {(0, 1), (1, 1), (2, 1), (1, 5), (2, 5)}  # 5 decoding keys, not 6
+    assert (a.params["selected"]["prompt_sentences"], a.alternatives) == (1, 5)
+    one = set()
+    learn(PAIRS, validate=lambda c: one.add((c.params.get("selected", {}).get("prompt_sentences", 1), c.alternatives)) or 0.1,
+          prompt_choices=(0, 1, 2), alternatives_choices=(1, 5), tail_choices=(None,), lm_weight_choices=(0.0,), beam_prompt_choices=1)
+    assert {k for _, k in one} == {1, 5}
+    assert len([n for n, k in one if k == 5]) == 1
