@@ -123,7 +123,7 @@ class Decoder:
         """What a reviewer would see: the adaptation's pick and post-processing, with the base
         decode where the adaptation's runs away (as ``registry.recognize`` does)."""
         decoded = self.candidates(clips, adaptation)
-        if not (adaptation.steers_decoding and adaptation.runaway_fallback):
+        if not (adaptation.steers_decoding and (adaptation.runaway_fallback or adaptation.needs_base)):
             return [adaptation.text(c) for c in decoded]
         base = self.candidates(clips, BASELINE)
         return [adaptation.text(c, seconds(clip), b[0][0]) for clip, c, b in zip(clips, decoded, base)]
@@ -358,6 +358,85 @@ def run(quick: bool, steps: tuple[int, ...] | None = None, ablation: bool = True
     }
 
 
+def adapt_timing(corrections: int, per_account: int = 8) -> dict:
+    """``learn adapt`` through the product on ``corrections`` train examples: a fresh instance
+    (temporary SQLite home), adaptation clips ingested by accounts with training consent with
+    the baseline decode as the device's hypothesis, reviewed through the review queue with the
+    reference as the correction, ``learn dataset``; then ``loop.adapt`` is timed (wall and CPU
+    seconds of this process, all threads) with its own uncached decodes."""
+    import os
+    import resource
+    import tempfile
+
+    from sottovoce.accounts.registry import add_device, create_account
+    from sottovoce.app_services import open_services
+    from sottovoce.core.audit import Actor
+    from sottovoce.learning import dataset, loop, registry
+    from sottovoce.recordings.ingest import commit_ingest, ingest
+    from sottovoce.recordings.metadata import parse_metadata
+    from sottovoce.review import leases
+    from sottovoce.review.sampler import create_tasks
+    from sottovoce.review.submissions import Submission, submit
+
+    clips = [c for c in domain_set.build() if c.split == "adapt"]
+    recognizer = WhisperRecognizer(Settings().resolved_asr_model_path, cpu_threads=2)
+    decoder = Decoder(recognizer)
+    # About a fifth of the accounts land in the eval split: ingest enough for ``corrections`` in train.
+    wanted = min(len(clips), int(corrections * 1.4))
+    clips = clips[:wanted]
+    _progress(f"baseline decodes of {len(clips)} clips (cached)", time.perf_counter())
+    baseline = decoder.candidates(clips, BASELINE)
+    with tempfile.TemporaryDirectory() as home:
+        services = open_services(Settings(home=Path(home) / "home", asr_workers=0, asr_cpu_threads=2))
+        try:
+            train = 0
+            for start in range(0, len(clips), per_account):
+                with services.sessions() as db:
+                    account = create_account(db, services.keys, f"timing-{start}", True, True)
+                    device, _ = add_device(db, account.id, f"SN-T{start}")
+                    db.commit()
+                in_train = dataset.split_of(services, account.id) == "train"
+                for clip, alts in zip(clips[start : start + per_account], baseline[start : start + per_account]):
+                    if train >= corrections and in_train:
+                        break
+                    words = [{"word": w.word, "start": 0.1 * i, "end": 0.1 * i + 0.1, "confidence": w.confidence} for i, w in enumerate(alts[0][0])]
+                    with services.sessions() as db:
+                        recording = ingest(services, db, device, Path(clip.path).read_bytes(), parse_metadata(json.dumps({"hypothesis": {"words": words}})))
+                        commit_ingest(services, db, recording)
+                        create_tasks(db, recording.id, account.id, "uncertainty", 0.5)
+                        db.commit()
+                        task = leases.lease_next(services, db, "timing-reviewer")
+                        assert task is not None and task.recording_id == recording.id
+                        submit(services, db, task, Actor("timing-reviewer", "reviewer"), Submission(text=clip.text))
+                        db.commit()
+                    train += in_train
+                if train >= corrections:
+                    break
+            with services.sessions() as db:
+                snap = dataset.snapshot(services, db)
+                db.commit()
+                decodes = [0]
+
+                def progress(what: str, done: int, total: int | None) -> None:
+                    if what == "decoding held-out clips":
+                        decodes[0] = done
+
+                _progress(f"timing learn adapt on {snap.train_count} train examples", time.perf_counter())
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                wall = time.perf_counter()
+                version = loop.adapt(services, db, snap, progress)
+                wall = time.perf_counter() - wall
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                selected = describe(Adaptation.from_json(registry.params_of(services, version))).get("selected")
+            return {
+                "train_examples": snap.train_count, "eval_examples": snap.eval_count, "held_out_decodes": decodes[0],
+                "wall_s": round(wall, 1), "cpu_s": round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 1),
+                "selected": selected, "load_average_1min": round(os.getloadavg()[0], 1),
+            }
+        finally:
+            services.close()
+
+
 def _progress(what: str, started: float) -> None:
     print(f"[learning_eval {time.perf_counter() - started:7.1f}s] {what}", file=sys.stderr, flush=True)
 
@@ -393,7 +472,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", help="numbers of corrections to learn from (default: the curve)")
     parser.add_argument("--holdout", choices=("voice", "clip"), default="voice", help="validation slice: one adaptation voice (default) or every 5th clip")
     parser.add_argument("--no-ablation", action="store_true", help="skip the ablations and the decoding-cost timing")
+    parser.add_argument("--adapt-timing", type=int, metavar="N", help="only time `learn adapt` through the product on N train corrections")
     args = parser.parse_args()
+    if args.adapt_timing:
+        print(json.dumps(adapt_timing(args.adapt_timing), indent=1))
+        return
     HOLDOUT["by"] = args.holdout
     result = run(args.quick, tuple(args.steps) if args.steps else None, not args.no_ablation)
     if args.json:

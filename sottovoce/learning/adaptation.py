@@ -76,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
     # this (None: no gate). Stops a confidently heard name being pulled to a trained one.
     "rescore_max_confidence": None,
     "rescore_confidence_choices": (None, 0.5, 0.8),  # tried for alternatives > 1 with an LM weight
+    "base_keep_confidence": None,  # keep the base decode's words heard at least this confidently
+    "base_keep_choices": (None, 0.9, 0.7),  # tried for versions that prompt or rescore
     "min_word_errors": 2,  # a word must have been fixed this often to count as learned vocabulary
     "min_support": 2,  # distinct utterances a rule must fix
     "min_precision": 0.75,  # fixed / fired on the training pairs
@@ -104,6 +106,10 @@ class Adaptation:
     # comes from the base decode (no prompt, greedy) instead: a hallucinated paragraph is never
     # what was said, and the base decode of that clip is what the base version would have shown.
     runaway_fallback: bool = True
+    # Over-pull guard on the decoding side: where the prompted or rescored decode changes or drops
+    # words the base decode heard with at least this confidence, the base decode's words are kept
+    # (None: off). Needs the base decode of every clip as well (one greedy decode more).
+    base_keep_confidence: float | None = None
 
     def to_json(self) -> dict:
         return {
@@ -117,6 +123,7 @@ class Adaptation:
             "lm": self.lm.to_json() if self.lm is not None else None,
             "rescore_max_confidence": self.rescore_max_confidence,
             "runaway_fallback": self.runaway_fallback,
+            "base_keep_confidence": self.base_keep_confidence,
         }
 
     @classmethod
@@ -134,6 +141,7 @@ class Adaptation:
             # Versions stored before the fallback existed get it too: it only ever replaces a
             # runaway transcript by the base decode.
             runaway_fallback=bool(d.get("runaway_fallback", True)),
+            base_keep_confidence=d.get("base_keep_confidence"),
         )
 
     def postprocess(self, words: Sequence) -> str:
@@ -172,10 +180,24 @@ class Adaptation:
         those (what :func:`registry.recognize` does, decoding the base only then)."""
         if not candidates:
             return ""
-        words = candidates[self.pick(candidates)][0]
-        if base is not None and self.falls_back(words, seconds):
-            words = base
-        return self.postprocess(words)
+        return self.postprocess(self.choose_words(candidates[self.pick(candidates)][0], seconds, base))
+
+    def choose_words(self, words: Sequence, seconds: float | None, base: Sequence | None) -> Sequence:
+        """The decode's ``words``, or the ``base`` decode's when they run away, or the two merged
+        where the version keeps the base's confident words (:attr:`base_keep_confidence`)."""
+        if base is None:
+            return words
+        if self.falls_back(words, seconds):
+            return base
+        if self.needs_base:
+            assert self.base_keep_confidence is not None
+            return keep_confident(base, words, self.base_keep_confidence)
+        return words
+
+    @property
+    def needs_base(self) -> bool:
+        """Whether every decode needs the base decode too (to keep its confident words)."""
+        return self.steers_decoding and self.base_keep_confidence is not None
 
     def falls_back(self, words: Sequence, seconds: float | None) -> bool:
         """Whether this version's decode ``words`` (before post-processing) of ``seconds`` of
@@ -247,6 +269,28 @@ def runs_away(text: str, seconds: float) -> bool:
         or letters > RUNAWAY_CHARS_PER_S * seconds + 6 * RUNAWAY_SLACK_WORDS
         or compression_ratio(text) > MAX_COMPRESSION_RATIO
     )
+
+
+def keep_confident(base: Sequence, adapted: Sequence, threshold: float) -> list:
+    """The adapted decode's words, except where it substitutes or drops words the base decode
+    heard with confidence >= ``threshold``: there the base decode's words stay. What the prompt
+    or the language model pulls in replaces only what the base recognizer was unsure of (a
+    confidently heard "kitchen" is not pulled to a trained "bedroom"); words the adapted decode
+    adds where the base heard nothing are kept."""
+    def key(w: Any) -> str:
+        return re.sub(r"[^\w']", "", w.word.lower())
+
+    b = [w for w in base if key(w)]
+    a = [w for w in adapted if key(w)]
+    out: list = []
+    for chunk in align([key(w) for w in b], [key(w) for w in a]):
+        theirs = b[chunk.ref_start : chunk.ref_end]
+        mine = a[chunk.hyp_start : chunk.hyp_end]
+        if chunk.type in ("substitute", "delete") and theirs and all(w.confidence >= threshold for w in theirs):
+            out.extend(theirs)
+        else:
+            out.extend(mine)
+    return out
 
 
 def _changes_only_unsure(first: Sequence, other: Sequence, threshold: float) -> bool:
@@ -543,7 +587,7 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
                 k: opts[k]
                 for k in (
                     "prompt_sentences", "min_tail_confidence", "alternatives", "lm_weight", "rescore_max_confidence",
-                    "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites",
+                    "base_keep_confidence", "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites",
                 )
             },
             "exclude_rules": [list(r) for r in opts["exclude_rules"]],
@@ -565,6 +609,7 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
         lm_weight=opts["lm_weight"] if lm is not None else 0.0,
         lm=lm,
         rescore_max_confidence=opts["rescore_max_confidence"] if lm is not None else None,
+        base_keep_confidence=opts["base_keep_confidence"],
     )
 
 
@@ -600,29 +645,31 @@ def learn(
     if validate is None:
         return _build(pairs, settings, general_text)
 
-    scores: dict[tuple[int, int, float, float | None, float | None], float] = {}
+    scores: dict[tuple[int, int, float, float | None, float | None, float | None], float] = {}
     for n, k in _grid(settings, scores):  # one decoding key per (n, k)
         candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
         for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
             for gate in settings["rescore_confidence_choices"] if k > 1 and weight else (None,):
                 for tail in settings["tail_choices"]:
-                    # Same decoding key for every weight, gate and threshold: the callback re-decodes nothing.
-                    candidate.lm_weight, candidate.rescore_max_confidence, candidate.min_tail_confidence = weight, gate, tail
-                    scores[(n, k, weight, gate, tail)] = validate(candidate)
+                    for keep in settings["base_keep_choices"] if candidate.steers_decoding else (None,):
+                        # Same decoding key for every weight, gate and threshold: the callback re-decodes nothing.
+                        candidate.lm_weight, candidate.rescore_max_confidence, candidate.min_tail_confidence = weight, gate, tail
+                        candidate.base_keep_confidence = keep
+                        scores[(n, k, weight, gate, tail, keep)] = validate(candidate)
     # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech), fewer
     # alternatives, the lighter language model, the stricter gate (it changes fewer clips) and
-    # then the gentler trimming.
-    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], 2.0 if key[3] is None else key[3], key[4] or 0.0))
-    best_n, best_k, best_weight, best_gate, best_tail = best
+    # then the gentler trimming, then no base merge (it costs a decode).
+    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], 2.0 if key[3] is None else key[3], key[4] or 0.0, -2.0 if key[5] is None else -key[5]))
+    best_n, best_k, best_weight, best_gate, best_tail, best_keep = best
     adaptation = _build(
         pairs,
         {
             **settings, "prompt_sentences": best_n, "alternatives": best_k, "lm_weight": best_weight,
-            "rescore_max_confidence": best_gate, "min_tail_confidence": best_tail,
+            "rescore_max_confidence": best_gate, "min_tail_confidence": best_tail, "base_keep_confidence": best_keep,
         },
         general_text,
     )
-    validation: dict[str, Any] = {"prompt_wer": {f"{n}/{k}/{w}/{g}/{tail}": round(s, 5) for (n, k, w, g, tail), s in scores.items()}}
+    validation: dict[str, Any] = {"prompt_wer": {"/".join(str(x) for x in key): round(s, 5) for key, s in scores.items()}}
     if adaptation.rewrites:
         learned = list(adaptation.rewrites)
         adaptation.rewrites, validation["rules"] = _validate_rules(adaptation, validate)
@@ -689,6 +736,7 @@ def describe(adaptation: Adaptation) -> dict:
         "lm_weight": adaptation.lm_weight,
         "rescore_max_confidence": adaptation.rescore_max_confidence,
         "runaway_fallback": adaptation.runaway_fallback,
+        "base_keep_confidence": adaptation.base_keep_confidence,
         "lm_trigrams": len(adaptation.lm) if adaptation.lm is not None else 0,
         "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
         "rewrites": len(adaptation.rewrites),

@@ -140,15 +140,15 @@ def test_learn_chooses_sizes_and_rules_by_validation():
         score += 0.05 if ("we mo", "wemo") in candidate.rewrites else 0.0
         return round(score - 0.01 * len(candidate.rewrites), 5)
 
-    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05), alternatives_choices=(1,))
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05), alternatives_choices=(1,), base_keep_choices=(None,))
     assert a.params["selected"]["prompt_sentences"] == 1
     assert a.min_tail_confidence == a.params["selected"]["min_tail_confidence"] == 0.05
     assert ('we mo', 'wemo') not in a.rewrites
     assert ('ollie', 'olly') in a.rewrites
     # One sentence already covers both learned words, so 2 ties with 1 and the smaller wins.
     assert a.params["validation"]["prompt_wer"] == {
-        "0/1/0.0/None/None": 0.012, "0/1/0.0/None/0.05": 0.01, "1/1/0.0/None/None": 0.002, "1/1/0.0/None/0.05": 0.0,
-        "2/1/0.0/None/None": 0.002, "2/1/0.0/None/0.05": 0.0,
+        "0/1/0.0/None/None/None": 0.012, "0/1/0.0/None/0.05/None": 0.01, "1/1/0.0/None/None/None": 0.002, "1/1/0.0/None/0.05/None": 0.0,
+        "2/1/0.0/None/None/None": 0.002, "2/1/0.0/None/0.05/None": 0.0,
     }
     assert len(calls) <= 6 + len(learn(PAIRS).rewrites) + 3
     refit = learn(PAIRS, **a.params["selected"])
@@ -228,7 +228,7 @@ def test_learn_chooses_alternatives_and_language_model_weight_by_validation():
         # Pretend held-out data likes 5 alternatives picked with weight 0.3.
         return 0.1 if candidate.alternatives == 1 else 0.05 + abs(candidate.lm_weight - 0.3)
 
-    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,))
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,), base_keep_choices=(None,))
     assert (a.alternatives, a.lm_weight) == (5, 0.3)
     assert a.lm is not None
     assert a.params['selected']['alternatives'] == 5
@@ -363,3 +363,28 @@ def test_more_alternatives_are_tried_only_with_the_best_greedy_prompt_sizes():
           prompt_choices=(0, 1, 2), alternatives_choices=(1, 5), tail_choices=(None,), lm_weight_choices=(0.0,), beam_prompt_choices=1)
     assert {k for _, k in one} == {1, 5}
     assert len([n for n, k in one if k == 5]) == 1
+
+
+def test_keep_confident_keeps_the_base_words_heard_confidently_and_takes_the_rest_from_the_version():
+    from sottovoce.learning.adaptation import keep_confident
+
+    base = [W("Play", 0.99), W("Adele", 0.95), W("in", 0.9), W("the", 0.9), W("kitchen.", 0.97), W("now", 0.3)]
+    pulled = [W("Play", 0.99), W("Coldplay", 0.6), W("in", 0.9), W("the", 0.9), W("bedroom.", 0.5), W("now", 0.4), W("please", 0.4)]
+    assert [w.word for w in keep_confident(base, pulled, 0.9)] == ["Play", "Adele", "in", "the", "kitchen.", "now", "please"]
+    assert [w.word for w in keep_confident(base, pulled, 0.99)] == ["Play", "Coldplay", "in", "the", "bedroom.", "now", "please"]
+    unsure = [W("Play", 0.99), W("a", 0.4), W("dell", 0.5), W("in", 0.9), W("the", 0.9), W("kitchen.", 0.97)]
+    fixed = [W("Play", 0.99), W("Adele", 0.7), W("in", 0.9), W("the", 0.9), W("kitchen.", 0.97)]
+    assert [w.word for w in keep_confident(unsure, fixed, 0.9)] == ["Play", "Adele", "in", "the", "kitchen."]  # the version's fix stays
+    assert [w.word for w in keep_confident(base[:5], base[:2], 0.9)] == [w.word for w in base[:5]]  # confident words it dropped come back
+
+
+def test_learn_chooses_whether_to_keep_the_base_decode_s_confident_words_by_validation():
+    def validate(candidate: Adaptation) -> float:
+        return 0.1 if candidate.base_keep_confidence != 0.7 else 0.05
+
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,), alternatives_choices=(1,))
+    assert a.base_keep_confidence == a.params["selected"]["base_keep_confidence"] == 0.7
+    assert a.needs_base
+    assert Adaptation.from_json(a.to_json()).base_keep_confidence == 0.7
+    tie = learn(PAIRS, validate=lambda c: 0.1, prompt_choices=(0, 1), tail_choices=(None,), alternatives_choices=(1,))
+    assert tie.base_keep_confidence is None  # a tie: no merge, no second decode
