@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import domain_set  # noqa: E402
 from domain_set import GUARD_SCENARIOS, SLURP, Clip  # noqa: E402
 
-from sottovoce.asr.scoring import better_worse, error_counts, top_confusions, wer  # noqa: E402
+from sottovoce.asr.scoring import better_worse, error_counts, paired_difference_interval, top_confusions, wer  # noqa: E402
 from sottovoce.asr.whisper import WhisperRecognizer  # noqa: E402
 from sottovoce.core.settings import Settings  # noqa: E402
 from sottovoce.learning import guard  # noqa: E402
@@ -205,9 +205,16 @@ def changed_clips(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: A
     for name in ("eval", "eval_real", "eval_snr10", "general", "product_guard"):
         clips = groups[name]
         split = name in SPLIT_DIGITS
-        before = [error_counts(c.text, t, split)[0] for c, t in zip(clips, decoder.texts(clips, BASELINE))]
+        counted = [error_counts(c.text, t, split) for c, t in zip(clips, decoder.texts(clips, BASELINE))]
+        before, words = [e for e, _ in counted], [n for _, n in counted]
         after = [error_counts(c.text, t, split)[0] for c, t in zip(clips, decoder.texts(clips, adaptation))]
-        out[name] = better_worse(before, after)
+        low, high = paired_difference_interval(before, after, words)
+        # The change in WER points with its paired 95% interval; the largest error gain of one clip
+        # over its reference words (above 1: a runaway transcript).
+        out[name] = better_worse(before, after) | {
+            "change_interval": [round(100 * low, 1), round(100 * high, 1)],
+            "worst_gain_per_word": round(max((a - b) / max(1, n) for b, a, n in zip(before, after, words)), 2),
+        }
     return out
 
 
