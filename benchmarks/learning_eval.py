@@ -56,6 +56,12 @@ FULL_CURVE = (50, 100, 200, 400)
 QUICK_CURVE = (50, 100)
 VALIDATION_VOICE = "espeak:en-gb-x-rp+f2"  # one of the four adaptation voices, held out for validation
 HOLDOUT = {"by": "voice"}
+# ``--small-grid``: the settings earlier runs chose and their neighbours only (a run on a loaded
+# machine); empty: the product's default grids.
+SMALL_GRID = {
+    "prompt_choices": (0, 8), "lm_weight_choices": (0.0, 0.5), "rescore_confidence_choices": (None, 0.8), "tail_choices": (None,),
+}
+GRID: dict = {}
 GUARD_TOLERANCE = 0.01  # a candidate may not worsen the guard set by more than this (WER)
 REJECTED = 1.0  # added to a rejected candidate's validation WER, so any allowed one wins
 COST_CLIPS = 20  # adaptation clips timed (uncached) for the decoding cost of the final version
@@ -240,7 +246,7 @@ def adapt_at(
         return score
 
     pairs = [(baseline_text[c.id], c.text) for c in fit]
-    chosen = learn(pairs, validate=validate, general_text=guard)
+    chosen = learn(pairs, validate=validate, general_text=guard, **GRID)
     all_pairs = [(baseline_text[c.id], c.text) for c in corrected]
     final = learn(all_pairs, general_text=guard, **chosen.params["selected"])
     final.params["validation"] = chosen.params.get("validation", {})
@@ -479,12 +485,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", help="numbers of corrections to learn from (default: the curve)")
     parser.add_argument("--holdout", choices=("voice", "clip"), default="voice", help="validation slice: one adaptation voice (default) or every 5th clip")
     parser.add_argument("--no-ablation", action="store_true", help="skip the ablations and the decoding-cost timing")
+    parser.add_argument("--small-grid", action="store_true", help="validation searches only around earlier choices (see SMALL_GRID)")
     parser.add_argument("--adapt-timing", type=int, metavar="N", help="only time `learn adapt` through the product on N train corrections")
     args = parser.parse_args()
     if args.adapt_timing:
         print(json.dumps(adapt_timing(args.adapt_timing), indent=1))
         return
     HOLDOUT["by"] = args.holdout
+    if args.small_grid:
+        GRID.update(SMALL_GRID)
     result = run(args.quick, tuple(args.steps) if args.steps else None, not args.no_ablation)
     if args.json:
         print(json.dumps(result, indent=1))
