@@ -247,10 +247,11 @@ class Adaptation:
 # RUNAWAY_WORDS_PER_S words (or RUNAWAY_CHARS_PER_S letters) per second of audio, silence
 # included, beyond a few words of slack; or when it compresses like a loop does (Whisper's own
 # ``compression_ratio_threshold``). Fast conversational speech is 3-4 words (15-20 letters) per
-# second; the runaways seen on the quick benchmark were over 20 words per second.
+# second; the runaways seen on the quick benchmark were over 20 words per second. The slack was 4
+# words at first; 2 also catches a one-word digit clip given four extra words (docs/learning.md).
 RUNAWAY_WORDS_PER_S = 5.0
 RUNAWAY_CHARS_PER_S = 25.0
-RUNAWAY_SLACK_WORDS = 4
+RUNAWAY_SLACK_WORDS = 2
 MAX_COMPRESSION_RATIO = 2.4
 
 
