@@ -433,6 +433,11 @@ def adapt_timing(corrections: int, per_account: int = 8) -> dict:
                 def progress(what: str, done: int, total: int | None) -> None:
                     if what == "decoding held-out clips":
                         decodes[0] = done
+                        if done % 25 == 0 or done == total:  # partial figures survive a bounded run
+                            now = resource.getrusage(resource.RUSAGE_SELF)
+                            cpu = now.ru_utime + now.ru_stime - usage.ru_utime - usage.ru_stime
+                            print(f"[adapt timing] {done}/{total} held-out decodes, {time.perf_counter() - wall:.0f} s wall, {cpu:.0f} s CPU",
+                                  file=sys.stderr, flush=True)
 
                 _progress(f"timing learn adapt on {snap.train_count} train examples", time.perf_counter())
                 usage = resource.getrusage(resource.RUSAGE_SELF)
