@@ -36,13 +36,15 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+import soundfile as sf
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import domain_set  # noqa: E402
 from domain_set import GUARD_SCENARIOS, SLURP, Clip  # noqa: E402
 
-from sottovoce.asr.scoring import better_worse, error_counts, top_confusions, wer  # noqa: E402
+from sottovoce.asr.scoring import better_worse, error_counts, paired_difference_interval, top_confusions, wer  # noqa: E402
 from sottovoce.asr.whisper import WhisperRecognizer  # noqa: E402
 from sottovoce.core.settings import Settings  # noqa: E402
 from sottovoce.learning import guard  # noqa: E402
@@ -54,6 +56,12 @@ FULL_CURVE = (50, 100, 200, 400)
 QUICK_CURVE = (50, 100)
 VALIDATION_VOICE = "espeak:en-gb-x-rp+f2"  # one of the four adaptation voices, held out for validation
 HOLDOUT = {"by": "voice"}
+# ``--small-grid``: the settings earlier runs chose and their neighbours only (a run on a loaded
+# machine); empty: the product's default grids.
+SMALL_GRID = {
+    "prompt_choices": (0, 8), "lm_weight_choices": (0.0, 0.5), "rescore_confidence_choices": (None, 0.8), "tail_choices": (None,),
+}
+GRID: dict = {}
 GUARD_TOLERANCE = 0.01  # a candidate may not worsen the guard set by more than this (WER)
 REJECTED = 1.0  # added to a rejected candidate's validation WER, so any allowed one wins
 COST_CLIPS = 20  # adaptation clips timed (uncached) for the decoding cost of the final version
@@ -118,14 +126,33 @@ class Decoder:
         return out
 
     def texts(self, clips: list[Clip], adaptation: Adaptation) -> list[str]:
-        """What a reviewer would see: the adaptation's pick and post-processing."""
-        return [adaptation.text(c) for c in self.candidates(clips, adaptation)]
+        """What a reviewer would see: the adaptation's pick and post-processing, with the base
+        decode where the adaptation's runs away (as ``registry.recognize`` does)."""
+        decoded = self.candidates(clips, adaptation)
+        if not (adaptation.steers_decoding and (adaptation.runaway_fallback or adaptation.needs_base)):
+            return [adaptation.text(c) for c in decoded]
+        base = self.candidates(clips, BASELINE)
+        return [adaptation.text(c, seconds(clip), b[0][0]) for clip, c, b in zip(clips, decoded, base)]
+
+    def fell_back(self, clips: list[Clip], adaptation: Adaptation) -> int:
+        """How many of the clips the adaptation's runaway fallback gives the base decode."""
+        return sum(adaptation.falls_back(c[adaptation.pick(c)][0], seconds(clip)) for clip, c in zip(clips, self.candidates(clips, adaptation)))
 
     def _save(self, key: str, table: dict[str, list]) -> None:
         path = self._file(key)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(table))
         tmp.replace(path)
+
+
+_SECONDS: dict[str, float] = {}
+
+
+def seconds(clip: Clip) -> float:
+    """The clip's length (what the product's fallback compares a transcript's length with)."""
+    if clip.path not in _SECONDS:
+        _SECONDS[clip.path] = float(sf.info(clip.path).duration)
+    return _SECONDS[clip.path]
 
 
 def guard_text() -> list[str]:
@@ -184,9 +211,16 @@ def changed_clips(decoder: Decoder, groups: dict[str, list[Clip]], adaptation: A
     for name in ("eval", "eval_real", "eval_snr10", "general", "product_guard"):
         clips = groups[name]
         split = name in SPLIT_DIGITS
-        before = [error_counts(c.text, t, split)[0] for c, t in zip(clips, decoder.texts(clips, BASELINE))]
+        counted = [error_counts(c.text, t, split) for c, t in zip(clips, decoder.texts(clips, BASELINE))]
+        before, words = [e for e, _ in counted], [n for _, n in counted]
         after = [error_counts(c.text, t, split)[0] for c, t in zip(clips, decoder.texts(clips, adaptation))]
-        out[name] = better_worse(before, after)
+        low, high = paired_difference_interval(before, after, words)
+        # The change in WER points with its paired 95% interval; the largest error gain of one clip
+        # over its reference words (above 1: a runaway transcript).
+        out[name] = better_worse(before, after) | {
+            "change_interval": [round(100 * low, 1), round(100 * high, 1)],
+            "worst_gain_per_word": round(max((a - b) / max(1, n) for b, a, n in zip(before, after, words)), 2),
+        }
     return out
 
 
@@ -212,7 +246,7 @@ def adapt_at(
         return score
 
     pairs = [(baseline_text[c.id], c.text) for c in fit]
-    chosen = learn(pairs, validate=validate, general_text=guard)
+    chosen = learn(pairs, validate=validate, general_text=guard, **GRID)
     all_pairs = [(baseline_text[c.id], c.text) for c in corrected]
     final = learn(all_pairs, general_text=guard, **chosen.params["selected"])
     final.params["validation"] = chosen.params.get("validation", {})
@@ -249,6 +283,21 @@ def gate_comparison(decoder: Decoder, groups: dict[str, list[Clip]], final: Adap
         variant = replace(final, params={}, rescore_max_confidence=gate)
         scores = score(decoder, groups, variant)
         out[str(gate)] = {k: scores[k] for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard")} | {"changed": changed_clips(decoder, groups, variant)}
+    return out
+
+
+def fallback_comparison(decoder: Decoder, groups: dict[str, list[Clip]], final: Adaptation) -> dict:
+    """The final version with and without the runaway fallback (same decodes): WER, clips
+    better/worse than the baseline and clips that fell back, per set."""
+    if not final.steers_decoding:
+        return {}
+    out = {}
+    for name, variant in (("off", replace(final, params={}, runaway_fallback=False)), ("on", replace(final, params={}, runaway_fallback=True))):
+        scores = score(decoder, groups, variant)
+        out[name] = {k: scores[k] for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard")} | {
+            "changed": changed_clips(decoder, groups, variant),
+            "fell_back": {k: decoder.fell_back(groups[k], variant) for k in ("eval", "general", "product_guard")} if name == "on" else {},
+        }
     return out
 
 
@@ -308,6 +357,7 @@ def run(quick: bool, steps: tuple[int, ...] | None = None, ablation: bool = True
         "top_confusions_after": top_confusions([c.text for c in evals], decoder.texts(evals, last), n=10),
         "final_ablation": ablation,
         "final_gates": gate_comparison(decoder, groups, last),
+        "final_fallback": fallback_comparison(decoder, groups, last),
         "decoding_cost": decoding_cost(recognizer, adapt_clips[-COST_CLIPS:], last) if ablation else None,
         "final_adaptation": {"hotwords_words": len((last.hotwords or "").split()), "rewrites": len(last.rewrites), "params": last.params},
         "runtime_s": {
@@ -319,6 +369,90 @@ def run(quick: bool, steps: tuple[int, ...] | None = None, ablation: bool = True
         },
         "decodes": {"new": decoder.decoded, "needed": len(decoder.touched)},
     }
+
+
+def adapt_timing(corrections: int, per_account: int = 8) -> dict:
+    """``learn adapt`` through the product on ``corrections`` train examples: a fresh instance
+    (temporary SQLite home), adaptation clips ingested by accounts with training consent with
+    the baseline decode as the device's hypothesis, reviewed through the review queue with the
+    reference as the correction, ``learn dataset``; then ``loop.adapt`` is timed (wall and CPU
+    seconds of this process, all threads) with its own uncached decodes."""
+    import os
+    import resource
+    import tempfile
+
+    from sottovoce.accounts.registry import add_device, create_account
+    from sottovoce.app_services import open_services
+    from sottovoce.core.audit import Actor
+    from sottovoce.learning import dataset, loop, registry
+    from sottovoce.recordings.ingest import commit_ingest, ingest
+    from sottovoce.recordings.metadata import parse_metadata
+    from sottovoce.review import leases
+    from sottovoce.review.sampler import create_tasks
+    from sottovoce.review.submissions import Submission, submit
+
+    clips = [c for c in domain_set.build() if c.split == "adapt"]
+    recognizer = WhisperRecognizer(Settings().resolved_asr_model_path, cpu_threads=2)
+    decoder = Decoder(recognizer)
+    # About a fifth of the accounts land in the eval split: ingest enough for ``corrections`` in train.
+    wanted = min(len(clips), int(corrections * 1.4))
+    clips = clips[:wanted]
+    _progress(f"baseline decodes of {len(clips)} clips (cached)", time.perf_counter())
+    baseline = decoder.candidates(clips, BASELINE)
+    with tempfile.TemporaryDirectory() as home:
+        services = open_services(Settings(home=Path(home) / "home", asr_workers=0, asr_cpu_threads=2))
+        try:
+            train = 0
+            for start in range(0, len(clips), per_account):
+                with services.sessions() as db:
+                    account = create_account(db, services.keys, f"timing-{start}", True, True)
+                    device, _ = add_device(db, account.id, f"SN-T{start}")
+                    db.commit()
+                in_train = dataset.split_of(services, account.id) == "train"
+                for clip, alts in zip(clips[start : start + per_account], baseline[start : start + per_account]):
+                    if train >= corrections and in_train:
+                        break
+                    words = [{"word": w.word, "start": 0.1 * i, "end": 0.1 * i + 0.1, "confidence": w.confidence} for i, w in enumerate(alts[0][0])]
+                    with services.sessions() as db:
+                        recording = ingest(services, db, device, Path(clip.path).read_bytes(), parse_metadata(json.dumps({"hypothesis": {"words": words}})))
+                        commit_ingest(services, db, recording)
+                        create_tasks(db, recording.id, account.id, "uncertainty", 0.5)
+                        db.commit()
+                        task = leases.lease_next(services, db, "timing-reviewer")
+                        assert task is not None and task.recording_id == recording.id
+                        submit(services, db, task, Actor("timing-reviewer", "reviewer"), Submission(text=clip.text))
+                        db.commit()
+                    train += in_train
+                if train >= corrections:
+                    break
+            with services.sessions() as db:
+                snap = dataset.snapshot(services, db)
+                db.commit()
+                decodes = [0]
+
+                def progress(what: str, done: int, total: int | None) -> None:
+                    if what == "decoding held-out clips":
+                        decodes[0] = done
+                        if done % 25 == 0 or done == total:  # partial figures survive a bounded run
+                            now = resource.getrusage(resource.RUSAGE_SELF)
+                            cpu = now.ru_utime + now.ru_stime - usage.ru_utime - usage.ru_stime
+                            print(f"[adapt timing] {done}/{total} held-out decodes, {time.perf_counter() - wall:.0f} s wall, {cpu:.0f} s CPU",
+                                  file=sys.stderr, flush=True)
+
+                _progress(f"timing learn adapt on {snap.train_count} train examples", time.perf_counter())
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                wall = time.perf_counter()
+                version = loop.adapt(services, db, snap, progress)
+                wall = time.perf_counter() - wall
+                after = resource.getrusage(resource.RUSAGE_SELF)
+                selected = describe(Adaptation.from_json(registry.params_of(services, version))).get("selected")
+            return {
+                "train_examples": snap.train_count, "eval_examples": snap.eval_count, "held_out_decodes": decodes[0],
+                "wall_s": round(wall, 1), "cpu_s": round(after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime, 1),
+                "selected": selected, "load_average_1min": round(os.getloadavg()[0], 1),
+            }
+        finally:
+            services.close()
 
 
 def _progress(what: str, started: float) -> None:
@@ -342,6 +476,10 @@ def print_table(result: dict) -> None:
     for gate, row in result.get("final_gates", {}).items():
         print(f"final version, rescoring gate {gate}: " + ", ".join(f"{k} {100 * row[k]:.1f}%" for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard"))
               + "; better/worse: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items()))
+    for name, row in result.get("final_fallback", {}).items():
+        print(f"final version, runaway fallback {name}: " + ", ".join(f"{k} {100 * row[k]:.1f}%" for k in ("eval", "eval_real", "eval_snr10", "general", "product_guard"))
+              + "; better/worse: " + ", ".join(f"{k} {v['better']}/{v['worse']}" for k, v in row["changed"].items())
+              + (f"; fell back: {row['fell_back']}" if row["fell_back"] else ""))
     print(f"runtime: {result['runtime_s']} (decodes: {result['decodes']})")
 
 
@@ -352,8 +490,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", help="numbers of corrections to learn from (default: the curve)")
     parser.add_argument("--holdout", choices=("voice", "clip"), default="voice", help="validation slice: one adaptation voice (default) or every 5th clip")
     parser.add_argument("--no-ablation", action="store_true", help="skip the ablations and the decoding-cost timing")
+    parser.add_argument("--small-grid", action="store_true", help="validation searches only around earlier choices (see SMALL_GRID)")
+    parser.add_argument("--adapt-timing", type=int, metavar="N", help="only time `learn adapt` through the product on N train corrections")
     args = parser.parse_args()
+    if args.adapt_timing:
+        print(json.dumps(adapt_timing(args.adapt_timing), indent=1))
+        return
     HOLDOUT["by"] = args.holdout
+    if args.small_grid:
+        GRID.update(SMALL_GRID)
     result = run(args.quick, tuple(args.steps) if args.steps else None, not args.no_ablation)
     if args.json:
         print(json.dumps(result, indent=1))

@@ -39,8 +39,9 @@ import hashlib
 import json
 import math
 import re
+import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "tail_choices": (None, 0.3, 0.5, 0.7, 0.9),  # thresholds tried when a validate callback is given
     "alternatives": 1,  # hypotheses asked of the recognizer's beam search (1 = its greedy best only)
     "alternatives_choices": (1, 5),  # tried when a validate callback is given
+    # More alternatives are tried only with this many prompt sizes, the best with the fewest
+    # alternatives (greedy): 7 decoding keys instead of 10 with the default grids.
+    "beam_prompt_choices": 2,
     "lm_weight": 0.0,  # weight of the corrections' trigram log-probability when picking an alternative
     "lm_weight_choices": (0.0, 0.1, 0.2, 0.3, 0.5),  # tried for alternatives > 1
     # The language model may replace only words the recognizer was unsure of: an alternative is
@@ -72,6 +76,8 @@ DEFAULTS: dict[str, Any] = {
     # this (None: no gate). Stops a confidently heard name being pulled to a trained one.
     "rescore_max_confidence": None,
     "rescore_confidence_choices": (None, 0.5, 0.8),  # tried for alternatives > 1 with an LM weight
+    "base_keep_confidence": None,  # keep the base decode's words heard at least this confidently
+    "base_keep_choices": (None, 0.9, 0.7),  # tried for versions that prompt or rescore
     "min_word_errors": 2,  # a word must have been fixed this often to count as learned vocabulary
     "min_support": 2,  # distinct utterances a rule must fix
     "min_precision": 0.75,  # fixed / fired on the training pairs
@@ -96,6 +102,14 @@ class Adaptation:
     lm_weight: float = 0.0
     lm: TrigramModel | None = None
     rescore_max_confidence: float | None = None
+    # When the prompted or rescored decode runs away (see :func:`runs_away`), the version's text
+    # comes from the base decode (no prompt, greedy) instead: a hallucinated paragraph is never
+    # what was said, and the base decode of that clip is what the base version would have shown.
+    runaway_fallback: bool = True
+    # Over-pull guard on the decoding side: where the prompted or rescored decode changes or drops
+    # words the base decode heard with at least this confidence, the base decode's words are kept
+    # (None: off). Needs the base decode of every clip as well (one greedy decode more).
+    base_keep_confidence: float | None = None
 
     def to_json(self) -> dict:
         return {
@@ -108,6 +122,8 @@ class Adaptation:
             "lm_weight": self.lm_weight,
             "lm": self.lm.to_json() if self.lm is not None else None,
             "rescore_max_confidence": self.rescore_max_confidence,
+            "runaway_fallback": self.runaway_fallback,
+            "base_keep_confidence": self.base_keep_confidence,
         }
 
     @classmethod
@@ -122,6 +138,10 @@ class Adaptation:
             lm_weight=float(d.get("lm_weight") or 0.0),
             lm=TrigramModel.from_json(d["lm"]) if d.get("lm") else None,
             rescore_max_confidence=d.get("rescore_max_confidence"),
+            # Versions stored before the fallback existed get it too: it only ever replaces a
+            # runaway transcript by the base decode.
+            runaway_fallback=bool(d.get("runaway_fallback", True)),
+            base_keep_confidence=d.get("base_keep_confidence"),
         )
 
     def postprocess(self, words: Sequence) -> str:
@@ -154,9 +174,38 @@ class Adaptation:
             spoken = [i for i in spoken if i == 0 or _changes_only_unsure(candidates[0][0], candidates[i][0], self.rescore_max_confidence)] or [0]
         return max(spoken, key=lambda i: candidates[i][1] + self.lm_weight * lm.logprob(texts[i]))
 
-    def text(self, candidates: Sequence[tuple[Sequence, float]]) -> str:
-        """:meth:`postprocess` of the alternative :meth:`pick` keeps."""
-        return self.postprocess(candidates[self.pick(candidates)][0]) if candidates else ""
+    def text(self, candidates: Sequence[tuple[Sequence, float]], seconds: float | None = None, base: Sequence | None = None) -> str:
+        """:meth:`postprocess` of the alternative :meth:`pick` keeps; or, when it runs away on
+        audio of ``seconds`` (:meth:`falls_back`) and the ``base`` decode's words are given, of
+        those (what :func:`registry.recognize` does, decoding the base only then)."""
+        if not candidates:
+            return ""
+        return self.postprocess(self.choose_words(candidates[self.pick(candidates)][0], seconds, base))
+
+    def choose_words(self, words: Sequence, seconds: float | None, base: Sequence | None) -> Sequence:
+        """The decode's ``words``, or the ``base`` decode's when they run away, or the two merged
+        where the version keeps the base's confident words (:attr:`base_keep_confidence`)."""
+        if base is None:
+            return words
+        if self.falls_back(words, seconds):
+            return base
+        if self.needs_base:
+            assert self.base_keep_confidence is not None
+            return keep_confident(base, words, self.base_keep_confidence)
+        return words
+
+    @property
+    def needs_base(self) -> bool:
+        """Whether every decode needs the base decode too (to keep its confident words)."""
+        return self.steers_decoding and self.base_keep_confidence is not None
+
+    def falls_back(self, words: Sequence, seconds: float | None) -> bool:
+        """Whether this version's decode ``words`` (before post-processing) of ``seconds`` of
+        audio is replaced by the base decode: the version steers decoding, has the fallback on,
+        and what is left after tail trimming :func:`runs_away`."""
+        if not (self.runaway_fallback and self.steers_decoding) or seconds is None:
+            return False
+        return runs_away(" ".join(w.word for w in self.trim_tail(words)), seconds)
 
     def trim_tail(self, words: Sequence) -> list:
         """The words that survive the tail trimming, as the same objects (times kept)."""
@@ -192,6 +241,57 @@ class Adaptation:
         for src, dst in self.rewrites:
             text = _rule_pattern(src).sub(_replacement(dst), text)
         return " ".join(text.split())
+
+
+# A transcript is a runaway when it says more than anyone can in the audio's time: over
+# RUNAWAY_WORDS_PER_S words (or RUNAWAY_CHARS_PER_S letters) per second of audio, silence
+# included, beyond a few words of slack; or when it compresses like a loop does (Whisper's own
+# ``compression_ratio_threshold``). Fast conversational speech is 3-4 words (15-20 letters) per
+# second; the runaways seen on the quick benchmark were over 20 words per second. The slack was 4
+# words at first; 2 also catches a one-word digit clip given four extra words (docs/learning.md).
+RUNAWAY_WORDS_PER_S = 5.0
+RUNAWAY_CHARS_PER_S = 25.0
+RUNAWAY_SLACK_WORDS = 2
+MAX_COMPRESSION_RATIO = 2.4
+
+
+def compression_ratio(text: str) -> float:
+    """Bytes of the text over bytes of its zlib compression, as Whisper computes it."""
+    data = text.encode()
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def runs_away(text: str, seconds: float) -> bool:
+    """Whether a transcript of ``seconds`` of audio is too long (or too repetitive) to be speech."""
+    words = text.split()
+    letters = sum(len(w) for w in words)
+    return (
+        len(words) > RUNAWAY_WORDS_PER_S * seconds + RUNAWAY_SLACK_WORDS
+        or letters > RUNAWAY_CHARS_PER_S * seconds + 6 * RUNAWAY_SLACK_WORDS
+        or compression_ratio(text) > MAX_COMPRESSION_RATIO
+    )
+
+
+def keep_confident(base: Sequence, adapted: Sequence, threshold: float) -> list:
+    """The adapted decode's words, except where it substitutes or drops words the base decode
+    heard with confidence >= ``threshold``: there the base decode's words stay. What the prompt
+    or the language model pulls in replaces only what the base recognizer was unsure of (a
+    confidently heard "kitchen" is not pulled to a trained "bedroom"); words the adapted decode
+    adds where the base heard nothing are kept."""
+    def key(w: Any) -> str:
+        return re.sub(r"[^\w']", "", w.word.lower())
+
+    b = [w for w in base if key(w)]
+    a = [w for w in adapted if key(w)]
+    out: list = []
+    for chunk in align([key(w) for w in b], [key(w) for w in a]):
+        theirs = b[chunk.ref_start : chunk.ref_end]
+        mine = a[chunk.hyp_start : chunk.hyp_end]
+        if chunk.type in ("substitute", "delete") and theirs and all(w.confidence >= threshold for w in theirs):
+            out.extend(theirs)
+        else:
+            out.extend(mine)
+    return out
 
 
 def _changes_only_unsure(first: Sequence, other: Sequence, threshold: float) -> bool:
@@ -488,7 +588,7 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
                 k: opts[k]
                 for k in (
                     "prompt_sentences", "min_tail_confidence", "alternatives", "lm_weight", "rescore_max_confidence",
-                    "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites",
+                    "base_keep_confidence", "min_word_errors", "min_support", "min_precision", "max_rule_words", "rewrites",
                 )
             },
             "exclude_rules": [list(r) for r in opts["exclude_rules"]],
@@ -510,6 +610,7 @@ def _build(pairs: list[tuple[str, str]], opts: dict, general_text: list[str]) ->
         lm_weight=opts["lm_weight"] if lm is not None else 0.0,
         lm=lm,
         rescore_max_confidence=opts["rescore_max_confidence"] if lm is not None else None,
+        base_keep_confidence=opts["base_keep_confidence"],
     )
 
 
@@ -526,8 +627,10 @@ def learn(
     ``lm_weight_choices`` (for alternatives > 1) x ``tail_choices``, each rule is kept only if removing it would not lower
     the held-out WER, and the rules ship only if together they lower it. The chosen settings are
     in ``params["selected"]`` (rules validation dropped go to ``exclude_rules``), so a caller can
-    refit on all its data with ``learn(all_pairs, **params["selected"])``. It is called about 150
-    times with the default grids but with only ``len(prompt_choices) * len(alternatives_choices)``
+    refit on all its data with ``learn(all_pairs, **params["selected"])``. More alternatives are
+    tried only with the ``beam_prompt_choices`` best prompt sizes (coarse to fine, :func:`_grid`).
+    It is called about 100 times with the default grids but with only
+    ``len(prompt_choices) + beam_prompt_choices * (len(alternatives_choices) - 1)`` (7)
     distinct :attr:`Adaptation.decoding_key` values: cache decodes by that key and re-apply only
     :meth:`Adaptation.text` (or :meth:`Adaptation.postprocess` for one alternative).
 
@@ -543,30 +646,31 @@ def learn(
     if validate is None:
         return _build(pairs, settings, general_text)
 
-    scores: dict[tuple[int, int, float, float | None, float | None], float] = {}
-    for n in settings["prompt_choices"]:
-        for k in settings["alternatives_choices"]:
-            candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
-            for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
-                for gate in settings["rescore_confidence_choices"] if k > 1 and weight else (None,):
-                    for tail in settings["tail_choices"]:
+    scores: dict[tuple[int, int, float, float | None, float | None, float | None], float] = {}
+    for n, k in _grid(settings, scores):  # one decoding key per (n, k)
+        candidate = _build(pairs, {**settings, "prompt_sentences": n, "alternatives": k, "rewrites": False}, general_text)
+        for weight in settings["lm_weight_choices"] if k > 1 else (0.0,):
+            for gate in settings["rescore_confidence_choices"] if k > 1 and weight else (None,):
+                for tail in settings["tail_choices"]:
+                    for keep in settings["base_keep_choices"] if candidate.steers_decoding else (None,):
                         # Same decoding key for every weight, gate and threshold: the callback re-decodes nothing.
                         candidate.lm_weight, candidate.rescore_max_confidence, candidate.min_tail_confidence = weight, gate, tail
-                        scores[(n, k, weight, gate, tail)] = validate(candidate)
+                        candidate.base_keep_confidence = keep
+                        scores[(n, k, weight, gate, tail, keep)] = validate(candidate)
     # Ties go to the smaller prompt (cheaper to decode, less to go wrong on general speech), fewer
     # alternatives, the lighter language model, the stricter gate (it changes fewer clips) and
-    # then the gentler trimming.
-    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], 2.0 if key[3] is None else key[3], key[4] or 0.0))
-    best_n, best_k, best_weight, best_gate, best_tail = best
+    # then the gentler trimming, then no base merge (it costs a decode).
+    best = min(scores, key=lambda key: (scores[key], key[0], key[1], key[2], 2.0 if key[3] is None else key[3], key[4] or 0.0, -2.0 if key[5] is None else -key[5]))
+    best_n, best_k, best_weight, best_gate, best_tail, best_keep = best
     adaptation = _build(
         pairs,
         {
             **settings, "prompt_sentences": best_n, "alternatives": best_k, "lm_weight": best_weight,
-            "rescore_max_confidence": best_gate, "min_tail_confidence": best_tail,
+            "rescore_max_confidence": best_gate, "min_tail_confidence": best_tail, "base_keep_confidence": best_keep,
         },
         general_text,
     )
-    validation: dict[str, Any] = {"prompt_wer": {f"{n}/{k}/{w}/{g}/{tail}": round(s, 5) for (n, k, w, g, tail), s in scores.items()}}
+    validation: dict[str, Any] = {"prompt_wer": {"/".join(str(x) for x in key): round(s, 5) for key, s in scores.items()}}
     if adaptation.rewrites:
         learned = list(adaptation.rewrites)
         adaptation.rewrites, validation["rules"] = _validate_rules(adaptation, validate)
@@ -578,6 +682,25 @@ def learn(
     validation["final_wer"] = round(validate(adaptation), 5)
     adaptation.params["validation"] = validation
     return adaptation
+
+
+def _grid(settings: dict, scores: dict) -> Iterator[tuple[int, int]]:
+    """The (prompt size, alternatives) pairs to try, coarse to fine: every prompt size with the
+    fewest alternatives first, then more alternatives only with the ``beam_prompt_choices`` prompt
+    sizes that scored best so far (beam-search decodes cost several greedy ones each). Reads
+    ``scores`` as the caller fills it."""
+    ks = sorted(settings["alternatives_choices"])
+    for n in settings["prompt_choices"]:
+        yield n, ks[0]
+    best: dict[int, float] = {}
+    for key, value in scores.items():
+        best[key[0]] = min(value, best.get(key[0], math.inf))
+    # Ties to the smaller prompt, as the final choice does.
+    kept = sorted(best, key=lambda n: (best[n], n))[: settings["beam_prompt_choices"]]
+    for k in ks[1:]:
+        for n in settings["prompt_choices"]:
+            if n in kept:
+                yield n, k
 
 
 def _validate_rules(adaptation: Adaptation, validate: Callable[[Adaptation], float]) -> tuple[list, dict]:
@@ -613,6 +736,8 @@ def describe(adaptation: Adaptation) -> dict:
         "alternatives": adaptation.alternatives,
         "lm_weight": adaptation.lm_weight,
         "rescore_max_confidence": adaptation.rescore_max_confidence,
+        "runaway_fallback": adaptation.runaway_fallback,
+        "base_keep_confidence": adaptation.base_keep_confidence,
         "lm_trigrams": len(adaptation.lm) if adaptation.lm is not None else 0,
         "initial_prompt_words": len((adaptation.initial_prompt or "").split()),
         "rewrites": len(adaptation.rewrites),
@@ -624,4 +749,4 @@ def describe(adaptation: Adaptation) -> dict:
     return shape
 
 
-__all__ = ["Adaptation", "learn", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe", "whisper_style", "DEFAULTS"]
+__all__ = ["Adaptation", "learn", "runs_away", "compression_ratio", "word_edits", "learn_rewrites", "score_rule", "fixed_word_weights", "prompt_sentences", "tokens", "describe", "whisper_style", "DEFAULTS"]

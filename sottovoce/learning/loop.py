@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sottovoce.asr.scoring import better_worse, bootstrap_interval, error_counts
+from sottovoce.core.audio import SAMPLE_RATE
 from sottovoce.core.errors import Conflict
 from sottovoce.core.services import Services
 from sottovoce.db.models import DatasetSnapshot, ModelVersion, Recording
@@ -60,7 +61,8 @@ def adapt(services: Services, db: Session, snap: DatasetSnapshot, progress: Prog
     holdout = [e for e in examples if e.account_id in held_out]
     cache: dict[tuple[str, str], list] = {}
     samples: dict[str, np.ndarray] = {}  # each held-out clip decrypted once, in memory only
-    keys = len(adaptation.DEFAULTS["prompt_choices"]) * len(adaptation.DEFAULTS["alternatives_choices"])
+    d = adaptation.DEFAULTS
+    keys = len(d["prompt_choices"]) + min(d["beam_prompt_choices"], len(d["prompt_choices"])) * (len(d["alternatives_choices"]) - 1)
     calls = [0]
 
     def candidates(candidate: adaptation.Adaptation, example: dataset.Example) -> list:
@@ -75,12 +77,19 @@ def adapt(services: Services, db: Session, snap: DatasetSnapshot, progress: Prog
 
     counted: dict[tuple[str, str], tuple[int, int]] = {}  # most candidates give most clips the same text
 
+    def text_of(candidate: adaptation.Adaptation, example: dataset.Example) -> str:
+        """What the product would show: with the runaway fallback to the base decode (cached too:
+        it is the grid's no-prompt, greedy point)."""
+        decoded = candidates(candidate, example)
+        base = candidates(BASE, example)[0][0] if candidate.steers_decoding else None
+        return candidate.text(decoded, len(samples[example.recording_id]) / SAMPLE_RATE, base)
+
     def validate(candidate: adaptation.Adaptation) -> float:
         calls[0] += 1
         progress("scoring settings and rules", calls[0], None)
         errors = words = 0
         for e in holdout:
-            text = candidate.text(candidates(candidate, e))
+            text = text_of(candidate, e)
             if (e.recording_id, text) not in counted:
                 counted[(e.recording_id, text)] = error_counts(e.text, text)
             errors, words = errors + counted[(e.recording_id, text)][0], words + counted[(e.recording_id, text)][1]
@@ -96,16 +105,18 @@ def adapt(services: Services, db: Session, snap: DatasetSnapshot, progress: Prog
     registry.ensure_base(services, db)
     version = registry.add_candidate(services, db, final.to_json(), snap.id)
     if holdout and fit:
-        version.metrics = json.dumps({"validation": _validation_figures(chosen, holdout, candidates)}, sort_keys=True)
+        version.metrics = json.dumps({"validation": _validation_figures(chosen, holdout, text_of)}, sort_keys=True)
     return version
 
 
-def _validation_figures(chosen: adaptation.Adaptation, holdout: list, candidates: Callable[..., list]) -> dict:
+BASE = adaptation.Adaptation(hotwords=None, initial_prompt=None, rewrites=[])
+
+
+def _validation_figures(chosen: adaptation.Adaptation, holdout: list, text_of: Callable[..., str]) -> dict:
     """Held-out train figures of the chosen settings against the base (no prompt, greedy): WER
     with interval and per-clip better/worse counts. Decodes come from the validation cache."""
-    base = adaptation.Adaptation(hotwords=None, initial_prompt=None, rewrites=[])
-    mine = [error_counts(e.text, chosen.text(candidates(chosen, e))) for e in holdout]
-    theirs = [error_counts(e.text, base.text(candidates(base, e))) for e in holdout]
+    mine = [error_counts(e.text, text_of(chosen, e)) for e in holdout]
+    theirs = [error_counts(e.text, text_of(BASE, e)) for e in holdout]
     return {"clips": len(holdout), **_figures(mine), "base_wer": _figures(theirs)["wer"], **better_worse([e for e, _ in theirs], [e for e, _ in mine])}
 
 

@@ -253,12 +253,24 @@ def decode_alternatives(recognizer: WhisperRecognizer, samples: np.ndarray, adap
 
 def recognize(recognizer: WhisperRecognizer, samples: np.ndarray, params: dict) -> Transcript:
     """Recognize audio the way a version says: its prompt, its alternatives picked by its language
-    model, then its post-recognition steps (``apply_version``)."""
+    model (or the base decode when that runs away: ``Adaptation.falls_back``), then its
+    post-recognition steps (``apply_version``)."""
+    from sottovoce.core.audio import SAMPLE_RATE
     from sottovoce.learning.adaptation import Adaptation
 
     adaptation = Adaptation.from_json(params)
     candidates = decode_alternatives(recognizer, samples, adaptation)
     chosen = candidates[adaptation.pick([(t.words, score) for t, score in candidates])][0]
+    seconds = len(samples) / SAMPLE_RATE
+    if adaptation.falls_back(chosen.words, seconds):
+        # The prompted or rescored decode ran away (a hallucinated paragraph): the base decode,
+        # run only now, replaces it; the version's rewrites still apply (they were learned on
+        # base decodes).
+        chosen = recognizer.transcribe(samples)
+    elif adaptation.needs_base:
+        base = recognizer.transcribe(samples)
+        words = list(adaptation.choose_words(chosen.words, seconds, base.words))
+        chosen = Transcript(words=words, engine=chosen.engine, model=chosen.model, model_version=chosen.model_version)
     return apply_version(chosen, adaptation)
 
 

@@ -140,15 +140,15 @@ def test_learn_chooses_sizes_and_rules_by_validation():
         score += 0.05 if ("we mo", "wemo") in candidate.rewrites else 0.0
         return round(score - 0.01 * len(candidate.rewrites), 5)
 
-    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05), alternatives_choices=(1,))
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), tail_choices=(None, 0.05), alternatives_choices=(1,), base_keep_choices=(None,))
     assert a.params["selected"]["prompt_sentences"] == 1
     assert a.min_tail_confidence == a.params["selected"]["min_tail_confidence"] == 0.05
     assert ('we mo', 'wemo') not in a.rewrites
     assert ('ollie', 'olly') in a.rewrites
     # One sentence already covers both learned words, so 2 ties with 1 and the smaller wins.
     assert a.params["validation"]["prompt_wer"] == {
-        "0/1/0.0/None/None": 0.012, "0/1/0.0/None/0.05": 0.01, "1/1/0.0/None/None": 0.002, "1/1/0.0/None/0.05": 0.0,
-        "2/1/0.0/None/None": 0.002, "2/1/0.0/None/0.05": 0.0,
+        "0/1/0.0/None/None/None": 0.012, "0/1/0.0/None/0.05/None": 0.01, "1/1/0.0/None/None/None": 0.002, "1/1/0.0/None/0.05/None": 0.0,
+        "2/1/0.0/None/None/None": 0.002, "2/1/0.0/None/0.05/None": 0.0,
     }
     assert len(calls) <= 6 + len(learn(PAIRS).rewrites) + 3
     refit = learn(PAIRS, **a.params["selected"])
@@ -228,7 +228,7 @@ def test_learn_chooses_alternatives_and_language_model_weight_by_validation():
         # Pretend held-out data likes 5 alternatives picked with weight 0.3.
         return 0.1 if candidate.alternatives == 1 else 0.05 + abs(candidate.lm_weight - 0.3)
 
-    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,))
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,), base_keep_choices=(None,))
     assert (a.alternatives, a.lm_weight) == (5, 0.3)
     assert a.lm is not None
     assert a.params['selected']['alternatives'] == 5
@@ -290,3 +290,101 @@ def test_a_loop_inside_one_word_is_cut():
     assert [w.word for w in prompted.trim_tail(runaway)] == ["7-0-0-1-0"]
     assert prompted.trim_tail([Word("10000000000", 0, 1, 0.9)])[0].word == "10000000000"  # a number stays
     assert [w.word for w in prompted.trim_tail([W("hello"), W("ab" * 20)])] == ["hello", "ab"]
+
+
+# --- the runaway fallback -------------------------------------------------------------------
+
+
+def test_runs_away_flags_more_words_than_the_audio_can_hold_and_loops_not_speech():
+    from sottovoce.learning.adaptation import compression_ratio, runs_away
+
+    sentence = "Set an alarm for seven in the morning and turn on the kitchen lights."
+    assert not runs_away(sentence, 4.0)  # 14 words in 4 s: fast but speech
+    assert not runs_away("Five, two, nine, one, four.", 2.5)
+    assert not runs_away("", 0.5)
+    paragraph = (  # a hallucinated paragraph, 36 words, on a 3-second clip
+        "Thank you for watching. Please subscribe to my channel and leave a comment below. We will see "
+        "you next time, when we talk about gardening, cooking dinner, travel plans, weather forecasts "
+        "and whatever else comes up."
+    )
+    assert compression_ratio(paragraph) < 2.4  # not a loop: its length gives it away
+    assert runs_away(paragraph, 3.0)
+    assert not runs_away(paragraph, 12.0)
+    assert runs_away("908172635456473829101029384756", 0.2)  # one long "word": too many letters for the time
+    assert not runs_away("908172635456473829101029384756", 1.0)
+    loop = "I'm going to check it with " * 12
+    assert compression_ratio(loop) > 2.4
+    assert runs_away(loop, 60.0)  # a minute would hold the words, not the repetition
+    assert compression_ratio(sentence) < 1.5
+
+
+def _words(text, confidence=0.9):
+    from sottovoce.asr.hypothesis import Word
+
+    return [Word(w, 0.0, 0.0, confidence) for w in text.split()]
+
+
+def test_a_runaway_decode_falls_back_to_the_base_decode_with_the_rewrites_applied():
+    runaway = _words("Turn on the we mo. Thank you for watching, please subscribe to my channel and leave a comment below.")
+    base = _words("Turn on the we mo plug.")
+    version = Adaptation("Turn on the wemo plug.", None, [("we mo", "wemo")])
+    assert version.falls_back(runaway, 2.0)
+    assert version.text([(runaway, 0.0)], 2.0, base) == "Turn on the wemo plug."
+    assert version.text([(runaway, 0.0)], 20.0, base).startswith("Turn on the wemo. Thank you")  # 20 s could hold it
+    assert "comment below." in version.text([(runaway, 0.0)])  # no length or base given: nothing to compare
+    off = Adaptation("Turn on the wemo plug.", None, [], runaway_fallback=False)
+    assert not off.falls_back(runaway, 2.0)
+    plain = Adaptation(None, None, [("we mo", "wemo")])  # decodes like the base: nothing to fall back to
+    assert not plain.falls_back(runaway, 2.0)
+
+
+def test_the_fallback_is_on_for_versions_stored_before_it_existed_and_survives_json():
+    stored = Adaptation("Lock the door.", None, []).to_json()
+    assert stored["runaway_fallback"] is True
+    del stored["runaway_fallback"]
+    assert Adaptation.from_json(stored).runaway_fallback is True
+    assert Adaptation.from_json({**stored, "runaway_fallback": False}).runaway_fallback is False
+
+
+def test_more_alternatives_are_tried_only_with_the_best_greedy_prompt_sizes():
+    tried = set()
+
+    def validate(candidate):
+        n = candidate.params.get("selected", {}).get("prompt_sentences", 1)  # the final check has no params
+        tried.add((n, candidate.alternatives))
+        # Prompt size 1 is best greedy, then 2; size 0 is worst.
+        return {0: 0.5, 1: 0.1, 2: 0.2}[n] - (0.01 if candidate.alternatives > 1 else 0.0)
+
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1, 2), alternatives_choices=(1, 5), tail_choices=(None,), lm_weight_choices=(0.0,))
+    assert tried == {(0, 1), (1, 1), (2, 1), (1, 5), (2, 5)}  # 5 decoding keys, not 6
+    assert (a.params["selected"]["prompt_sentences"], a.alternatives) == (1, 5)
+    one = set()
+    learn(PAIRS, validate=lambda c: one.add((c.params.get("selected", {}).get("prompt_sentences", 1), c.alternatives)) or 0.1,
+          prompt_choices=(0, 1, 2), alternatives_choices=(1, 5), tail_choices=(None,), lm_weight_choices=(0.0,), beam_prompt_choices=1)
+    assert {k for _, k in one} == {1, 5}
+    assert len([n for n, k in one if k == 5]) == 1
+
+
+def test_keep_confident_keeps_the_base_words_heard_confidently_and_takes_the_rest_from_the_version():
+    from sottovoce.learning.adaptation import keep_confident
+
+    base = [W("Play", 0.99), W("Adele", 0.95), W("in", 0.9), W("the", 0.9), W("kitchen.", 0.97), W("now", 0.3)]
+    pulled = [W("Play", 0.99), W("Coldplay", 0.6), W("in", 0.9), W("the", 0.9), W("bedroom.", 0.5), W("now", 0.4), W("please", 0.4)]
+    assert [w.word for w in keep_confident(base, pulled, 0.9)] == ["Play", "Adele", "in", "the", "kitchen.", "now", "please"]
+    assert [w.word for w in keep_confident(base, pulled, 0.99)] == ["Play", "Coldplay", "in", "the", "bedroom.", "now", "please"]
+    unsure = [W("Play", 0.99), W("a", 0.4), W("dell", 0.5), W("in", 0.9), W("the", 0.9), W("kitchen.", 0.97)]
+    fixed = [W("Play", 0.99), W("Adele", 0.7), W("in", 0.9), W("the", 0.9), W("kitchen.", 0.97)]
+    assert [w.word for w in keep_confident(unsure, fixed, 0.9)] == ["Play", "Adele", "in", "the", "kitchen."]  # the version's fix stays
+    assert [w.word for w in keep_confident(base[:5], base[:2], 0.9)] == [w.word for w in base[:5]]  # confident words it dropped come back
+
+
+def test_learn_chooses_whether_to_keep_the_base_decode_s_confident_words_by_validation():
+    def validate(candidate: Adaptation) -> float:
+        return 0.1 if candidate.base_keep_confidence != 0.7 else 0.05
+
+    a = learn(PAIRS, validate=validate, prompt_choices=(0, 1), tail_choices=(None,), alternatives_choices=(1,))
+    assert a.base_keep_confidence == a.params["selected"]["base_keep_confidence"] == 0.7
+    assert a.needs_base
+    assert Adaptation.from_json(a.to_json()).base_keep_confidence == 0.7
+    tie = learn(PAIRS, validate=lambda c: 0.1, prompt_choices=(0, 1), tail_choices=(None,), alternatives_choices=(1,))
+    assert tie.base_keep_confidence is None  # a tie: no merge, no second decode
