@@ -50,8 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.pii_dataset import SLURP_DIR  # noqa: E402
+from sottovoce.privacy.dictionary import dictionary_words  # noqa: E402
 from sottovoce.privacy.pii_model import LABELS, MODEL_FILE, N_FEATURES, features, flags_for, hashed  # noqa: E402
-from sottovoce.privacy.pii_text import _STOPWORDS, dictionary_words  # noqa: E402
+from sottovoce.privacy.pii_text import _STOPWORDS  # noqa: E402
 
 SEED = 20261201
 SLURP = SLURP_DIR / "devel.jsonl"

@@ -117,7 +117,7 @@ def load() -> Model:
 
 
 def _dictionary() -> frozenset[str]:
-    from sottovoce.privacy.pii_text import dictionary_words
+    from sottovoce.privacy.dictionary import dictionary_words
 
     return dictionary_words()
 

