@@ -3,11 +3,13 @@ job per new task, and the same consent/cap/budget rules as the small tests in te
 
 from __future__ import annotations
 
+import json
 import random
 
 from sqlalchemy import func, insert, select
 
-from sottovoce.core.crypto import KEY_BYTES
+from sottovoce.core.crypto import KEY_BYTES, seal
+from sottovoce.core.purposes import Purpose
 from sottovoce.db.models import Account, AccountKey, Hypothesis, Job, Recording, ReviewTask
 from sottovoce.db.types import new_id, utcnow
 from sottovoce.jobs.review import sample_and_queue_renders
@@ -15,8 +17,8 @@ from sottovoce.review import sampler
 
 
 def bulk_recordings(services, accounts: int, per_account: int, consent=lambda i: True, seed: int = 3) -> list[str]:
-    """Rows only (the sampler reads metadata; nothing here opens audio): accounts with keys, and
-    transcribed recordings with one scored hypothesis each."""
+    """Rows only (nothing here opens audio): accounts with keys, and transcribed recordings with one
+    scored, sealed hypothesis each."""
     rng = random.Random(seed)
     now = utcnow()
     account_rows, key_rows, rec_rows, hyp_rows = [], [], [], []
@@ -31,8 +33,11 @@ def bulk_recordings(services, accounts: int, per_account: int, consent=lambda i:
             rec_rows.append({"id": rid, "account_id": account_id, "captured_at": now, "received_at": now, "duration_s": 1.0,
                              "audio_blob_id": new_id(), "status": "transcribed", "likely_accidental": False})
             low = rng.random()
+            # Sealed for real under the account's (all-zero, test-only) data key: the sampler's
+            # pre-screen opens each picked hypothesis.
+            content = json.dumps({"text": "lights on", "words": []}).encode()
             hyp_rows.append({"id": new_id(), "recording_id": rid, "source": "external", "engine": "t", "model": "t", "model_version": "1",
-                             "created_at": now, "sealed_content": b"x", "word_count": 2, "min_confidence": low,
+                             "created_at": now, "sealed_content": seal(bytes(KEY_BYTES), content, Purpose.HYPOTHESIS, rid), "word_count": 2, "min_confidence": low,
                              "mean_confidence": min(1.0, low + 0.1)})
     with services.sessions() as db:
         for model, rows in ((Account, account_rows), (AccountKey, key_rows), (Recording, rec_rows), (Hypothesis, hyp_rows)):
