@@ -61,16 +61,14 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
     held = current_lease(db, reviewer_id)
     if held is not None:
         return held
-    reviewer = db.execute(select(StaffUser.review_suspended, StaffUser.review_opt_ins, StaffUser.review_cooldown_until).where(StaffUser.id == reviewer_id)).one_or_none()
-    if reviewer is not None and reviewer.review_suspended:
-        raise Forbidden("your review access is suspended pending a privacy officer's check")
     now = utcnow()
+    suspended_now, may_take = _reviewer_rules(db, reviewer_id, now)
+    if suspended_now:
+        raise Forbidden("your review access is suspended pending a privacy officer's check")
     lease_until = now + timedelta(minutes=services.settings.review_lease_minutes)
     requeue_expired(db, now)
     # Groups this reviewer already holds or handled (even skipped): the two reviews stay blind.
     already_seen = _already_seen(reviewer_id)
-    # Pre-screened categories the reviewer accepts and the exposure cool-down (review/sensitive.py).
-    may_take = sensitive.queue_filters(reviewer.review_opt_ins if reviewer else "", reviewer.review_cooldown_until if reviewer else None, now)
     # A suspension that lands between the check above and this claim still stops it (atomic).
     suspended = select(StaffUser.id).where(StaffUser.id == reviewer_id, StaffUser.review_suspended.is_(True))
     best = (
@@ -83,14 +81,13 @@ def lease_next(services: Services, db: Session, reviewer_id: str) -> ReviewTask 
         .with_for_update(skip_locked=True, of=ReviewTask)  # PostgreSQL; SQLite leaves it out
         .scalar_subquery()
     )
-    claimed = db.scalars(
+    return db.scalars(
         update(ReviewTask)
         .where(ReviewTask.id == best, ReviewTask.status == TaskStatus.QUEUED)
         .values(status=TaskStatus.LEASED, lease_holder=reviewer_id, lease_expires_at=lease_until)
         .returning(ReviewTask)
         .execution_options(synchronize_session=False)
     ).first()
-    return claimed
 
 
 def leased_task(db: Session, task_id: str, reviewer_id: str) -> ReviewTask:
@@ -140,6 +137,18 @@ def redeem_ticket(db: Session, task_id: str, token: str, session_hash: str) -> N
     ticket.used_at = utcnow()
 
 
+def _reviewer_rules(db: Session, reviewer_id: str, now: datetime) -> tuple[bool, list[ColumnElement[bool]]]:
+    """Whether the reviewer is suspended, and the conditions on what they may take: the
+    pre-screened categories they accept and the exposure cool-down (review/sensitive.py). One
+    primary-key read, shared by the claim and the count so the two never disagree."""
+    row = db.execute(
+        select(StaffUser.review_suspended, StaffUser.review_opt_ins, StaffUser.review_cooldown_until).where(StaffUser.id == reviewer_id)
+    ).one_or_none()
+    if row is None:
+        return False, sensitive.queue_filters("", None, now)
+    return bool(row.review_suspended), sensitive.queue_filters(row.review_opt_ins, row.review_cooldown_until, now)
+
+
 def _already_seen(reviewer_id: str) -> CompoundSelect:
     """Groups this reviewer already holds or handled (even skipped): the two reviews stay blind."""
     return select(ReviewTask.group_id).where(ReviewTask.lease_holder == reviewer_id).union(
@@ -155,8 +164,7 @@ def queue_counts(db: Session, reviewer_id: str, since: datetime | None = None, c
     groups, opt-ins, cool-down; their own current task left out), at most ``cap`` (the page says
     "cap+"), how many they handled in all, and how many since ``since`` (their sign-in)."""
     now = utcnow()
-    reviewer = db.execute(select(StaffUser.review_opt_ins, StaffUser.review_cooldown_until).where(StaffUser.id == reviewer_id)).one_or_none()
-    may_take = sensitive.queue_filters(reviewer.review_opt_ins if reviewer else "", reviewer.review_cooldown_until if reviewer else None, now)
+    _, may_take = _reviewer_rules(db, reviewer_id, now)
     waiting = (
         select(ReviewTask.id)
         .join(Account, Account.id == ReviewTask.account_id)
