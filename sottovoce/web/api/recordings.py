@@ -49,8 +49,12 @@ def _ingest(services: Services, device: Device, data: bytes, metadata: IngestMet
 
 async def upload_slot(request: Request, services: Services = Depends(get_services)) -> AsyncIterator[None]:
     """The per-device cap, keyed by the bearer token's digest (one token per device) and taken
-    before the token is looked up: a device over its cap is refused without a database query."""
+    before the token is looked up: a device over its cap is refused without a database query.
+    A request without a token shares no bucket with others: the device policy answers it 401."""
     token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    if not token:
+        yield
+        return
     with SLOTS.hold(digest(token), services.settings.upload_concurrency_per_device):
         yield
 
